@@ -1,0 +1,108 @@
+"""The delist portal: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, has_request_context, request
+
+import config
+from app.extensions import babel, csrf, db, migrate
+
+SUPPORTED_LOCALES = ["en"]
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with `overrides` on top (tests)."""
+    instance_path = Path(config.PROJECT_ROOT / "instance")
+    settings = config.load(overrides)
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(config.PROJECT_ROOT / "templates"),
+        static_folder=str(config.PROJECT_ROOT / "static"),
+    )
+    app.config.update(settings)
+    configure_database(app)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def configure_database(app: Flask) -> None:
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{Path(app.instance_path) / 'delist.sqlite3'}"
+    if url.startswith(("postgres://", "postgresql://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite"):
+        # Wait for the writer instead of failing at once with "database is locked".
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
+    else:
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def configure_logging(app: Flask) -> None:
+    level = app.config.get("LOG_LEVEL", "INFO").upper()
+    app.logger.setLevel(getattr(logging, level, logging.INFO))
+
+
+def _select_locale() -> str:
+    if not has_request_context():  # CLI and worker speak the default language
+        return "en"
+    return request.accept_languages.best_match(SUPPORTED_LOCALES) or "en"
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+    migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.portal import bp as portal_bp
+
+    app.register_blueprint(portal_bp)
+    if app.config.get("DEV_MAILBOX_DIR"):
+        from app.devmail import bp as devmail_bp
+
+        app.register_blueprint(devmail_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app import formatting
+
+    formatting.register(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

@@ -1,0 +1,124 @@
+"""Parsing and normalising IP addresses and networks (IPv4 and IPv6)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import NamedTuple
+
+from flask_babel import lazy_gettext as _l
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class AddressError(ValueError):
+    """Input that is not an acceptable address; str() is a message for people."""
+
+
+class NetworkKey(NamedTuple):
+    """A network as the fixed-width columns the listing index stores."""
+
+    version: int
+    prefix_len: int
+    net_start: bytes
+
+
+def _unwrap(text: str) -> str:
+    # Bounces print the address as [203.0.113.7]; accept it as copied.
+    text = text.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1].strip()
+    return text
+
+
+def parse_address(text: str) -> IPAddress:
+    """One IPv4 or IPv6 address, normalised (IPv4-mapped IPv6 becomes IPv4)."""
+    text = _unwrap(text)
+    if not text:
+        raise AddressError(_l("Enter the IP address from the bounce message."))
+    if "/" in text:
+        raise AddressError(_l("Enter one address, not a range: %(text)s", text=text))
+    if any(sep in text for sep in (",", ";", " ", "\t", "\n")):
+        raise AddressError(_l("Enter one IP address only."))
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise AddressError(
+            _l("This is not an IP address. Enter numbers such as 203.0.113.7, not a host name.")
+        ) from None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id:
+            raise AddressError(_l("Enter the address without a zone index."))
+        if address.ipv4_mapped:
+            return address.ipv4_mapped
+    return address
+
+
+DOCUMENTATION_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+
+
+def non_global_reason(address: IPAddress) -> str | None:
+    """Why `address` cannot be a mail server on the internet, or None if it can."""
+    if any(address in network for network in DOCUMENTATION_NETWORKS):
+        return _l("This is an example address reserved for documentation; no server uses it.")
+    if address.is_unspecified:
+        return _l("This is the unspecified address; it cannot send mail.")
+    if address.is_loopback:
+        return _l("This is a loopback address, used only inside one computer.")
+    if address.is_multicast:
+        return _l("This is a multicast address; mail servers never send from one.")
+    if address.is_link_local:
+        return _l("This is a link-local address, used only on a local network segment.")
+    if address.is_private:
+        return _l(
+            "This is a private address, used only inside a local network. "
+            "Use the public address shown in the bounce message."
+        )
+    if not address.is_global:
+        return _l("This address is not used on the public internet.")
+    return None
+
+
+def parse_sender_address(text: str, *, allow_non_global: bool = False) -> IPAddress:
+    """An address a sender may ask to delist: one public IPv4 or IPv6 address."""
+    address = parse_address(text)
+    if not allow_non_global and (reason := non_global_reason(address)):
+        raise AddressError(reason)
+    return address
+
+
+def parse_network(text: str) -> IPNetwork:
+    """An address or CIDR range, as operators type it; host bits must be zero."""
+    text = _unwrap(text)
+    if not text:
+        raise AddressError("enter an address or a CIDR range")
+    try:
+        if "/" not in text:
+            return ipaddress.ip_network(parse_address(text))
+        return ipaddress.ip_network(text, strict=True)
+    except AddressError:
+        raise
+    except ValueError as exc:
+        if "has host bits set" in str(exc):
+            loose = ipaddress.ip_network(text, strict=False)
+            raise AddressError(f"{text} has host bits set; did you mean {loose}?") from None
+        raise AddressError(f"{text!r} is not an IP address or CIDR range") from None
+
+
+def network_key(network: IPNetwork) -> NetworkKey:
+    return NetworkKey(network.version, network.prefixlen, network.network_address.packed)
+
+
+def containing_keys(address: IPAddress, prefix_lens: list[int]) -> list[NetworkKey]:
+    """The key of the network of each given length that contains `address`."""
+    bits = address.max_prefixlen
+    value = int(address)
+    width = bits // 8
+    keys = []
+    for prefix_len in prefix_lens:
+        start = (value >> (bits - prefix_len)) << (bits - prefix_len) if prefix_len else 0
+        keys.append(NetworkKey(address.version, prefix_len, start.to_bytes(width, "big")))
+    return keys

@@ -1,0 +1,202 @@
+"""Listing rules: add, remove, look up "listed now?", schedule and finalise removals.
+
+A listing is active until `removed_at` is set or `removal_effective_at` has
+passed; lookups compare with the current time, so a scheduled removal takes
+effect on time whether or not the worker has run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app import audit
+from app.addresses import IPAddress, IPNetwork, containing_keys, network_key
+from app.extensions import db
+from app.models import DelistRequest, Listing, ListingPrefix
+
+
+def active_at(now: datetime) -> sa.ColumnElement[bool]:
+    """SQL condition: the listing is in force at `now`."""
+    return sa.and_(
+        Listing.removed_at.is_(None),
+        sa.or_(Listing.removal_effective_at.is_(None), Listing.removal_effective_at > now),
+    )
+
+
+def find_listing(address: IPAddress, now: datetime) -> Listing | None:
+    """The most specific listing that blocks `address` at `now`, if any."""
+    prefix_lens = db.session.scalars(
+        sa.select(ListingPrefix.prefix_len)
+        .where(ListingPrefix.version == address.version)
+        .order_by(ListingPrefix.prefix_len.desc())
+    ).all()
+    if not prefix_lens:
+        return None
+    # One exact index probe per prefix length in use (UNION ALL: SQLite would use only
+    # the leading column for an OR of them). At most one unfinalised row exists per
+    # network, so the few candidates are checked against `now` here: a time condition
+    # in SQL can lure the planner onto the removal-time index and a scan of every row.
+    probes = [
+        sa.select(Listing).where(
+            Listing.version == key.version,
+            Listing.prefix_len == key.prefix_len,
+            Listing.net_start == key.net_start,
+            Listing.removed_at.is_(None),
+        )
+        for key in containing_keys(address, list(prefix_lens))
+    ]
+    statement = probes[0] if len(probes) == 1 else sa.union_all(*probes)
+    candidates = db.session.scalars(sa.select(Listing).from_statement(statement)).all()
+    listed = [listing for listing in candidates if listing.is_listed_at(now)]
+    return max(listed, key=lambda listing: listing.prefix_len, default=None)
+
+
+def is_listed_now(address: IPAddress, now: datetime) -> bool:
+    return find_listing(address, now) is not None
+
+
+def _unfinalised(network: IPNetwork) -> Listing | None:
+    key = network_key(network)
+    return db.session.scalar(
+        sa.select(Listing).where(
+            Listing.version == key.version,
+            Listing.prefix_len == key.prefix_len,
+            Listing.net_start == key.net_start,
+            Listing.removed_at.is_(None),
+        )
+    )
+
+
+def _remember_prefix(network: IPNetwork) -> None:
+    insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else pg_insert
+    db.session.execute(
+        insert(ListingPrefix)
+        .values(version=network.version, prefix_len=network.prefixlen)
+        .on_conflict_do_nothing()
+    )
+
+
+@dataclass(frozen=True)
+class AddResult:
+    listing: Listing
+    created: bool
+
+
+def add_listing(
+    network: IPNetwork,
+    reason: str,
+    *,
+    actor: str,
+    now: datetime,
+    source: str = "manual",
+    notes: str | None = None,
+) -> AddResult:
+    """List `network`, or return the listing that already blocks exactly it."""
+    current = _unfinalised(network)
+    if current is not None and current.is_listed_at(now):
+        return AddResult(current, created=False)
+    if current is not None:  # its removal is due but not finalised yet
+        _finalise(current, now)
+    listing = Listing(
+        network=str(network),
+        **network_key(network)._asdict(),
+        reason=reason,
+        notes=notes,
+        source=source,
+        listed_at=now,
+        listed_by=actor,
+    )
+    db.session.add(listing)
+    _remember_prefix(network)
+    db.session.flush()
+    audit.record("listing.added", actor=actor, now=now, listing=listing, detail=reason)
+    return AddResult(listing, created=True)
+
+
+def remove_listing(network: IPNetwork, *, actor: str, now: datetime) -> Listing | None:
+    """End the listing of exactly `network` now; None if it is not listed."""
+    listing = _unfinalised(network)
+    if listing is None or not listing.is_listed_at(now):
+        return None
+    listing.removed_at = now
+    listing.removed_by = actor
+    audit.record("listing.removed", actor=actor, now=now, listing=listing)
+    return listing
+
+
+def schedule_removal(
+    listing: Listing, effective_at: datetime, *, request: DelistRequest, actor: str, now: datetime
+) -> datetime:
+    """Schedule the listing's removal; an earlier scheduled time wins. Returns the time."""
+    db.session.execute(
+        sa.update(Listing)
+        .where(
+            Listing.id == listing.id,
+            Listing.removed_at.is_(None),
+            sa.or_(
+                Listing.removal_effective_at.is_(None),
+                Listing.removal_effective_at > effective_at,
+            ),
+        )
+        .values(
+            removal_effective_at=effective_at,
+            removal_request_id=request.id,
+            removal_scheduled_by=actor,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(listing)
+    audit.record(
+        "removal.scheduled",
+        actor=actor,
+        now=now,
+        listing=listing,
+        request=request,
+        detail=f"effective {listing.removal_effective_at.isoformat()}",
+    )
+    return listing.removal_effective_at
+
+
+def _finalise(listing: Listing, now: datetime) -> None:
+    listing.removed_at = listing.removal_effective_at
+    listing.removed_by = listing.removal_scheduled_by
+    audit.record("removal.effective", actor="worker", now=now, listing=listing)
+
+
+def finalise_due_removals(now: datetime, limit: int = 1000) -> int:
+    """Mark removals whose time has come as done; return how many listings."""
+    due = db.session.scalars(
+        sa.select(Listing)
+        .where(Listing.removed_at.is_(None), Listing.removal_effective_at <= now)
+        .order_by(Listing.removal_effective_at)
+        .limit(limit)
+    ).all()
+    for listing in due:
+        _finalise(listing, now)
+    requests = db.session.scalars(
+        sa.select(DelistRequest).where(
+            DelistRequest.status == "scheduled", DelistRequest.removal_effective_at <= now
+        )
+    ).all()
+    for request in requests:
+        request.status = "done"
+        request.closed_at = now
+        audit.record("request.done", actor="worker", now=now, request=request)
+    return len(due)
+
+
+def active_listings(now: datetime, batch: int = 1000) -> Iterator[Listing]:
+    """Every listing in force at `now`, in network order, read in batches."""
+    stmt = (
+        sa.select(Listing)
+        .where(active_at(now))
+        .order_by(Listing.version, Listing.net_start, Listing.prefix_len)
+        .execution_options(yield_per=batch)
+    )
+    yield from db.session.scalars(stmt)

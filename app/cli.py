@@ -1,0 +1,149 @@
+"""Command-line interface: `flask --app wsgi blocklist|worker|mail-sink ...`."""
+
+from __future__ import annotations
+
+import getpass
+import signal
+import threading
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app import blocklist, worker
+from app.addresses import AddressError, parse_address, parse_network
+from app.clock import utcnow
+from app.extensions import db
+
+
+class InputError(click.ClickException):
+    """Bad input from the operator: one line on stderr, exit status 2."""
+
+    exit_code = 2
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _network(text: str):
+    try:
+        return parse_network(text)
+    except AddressError as exc:
+        raise InputError(str(exc)) from None
+
+
+blocklist_cli = AppGroup("blocklist", help="List, delist and look up addresses and ranges.")
+
+
+@blocklist_cli.command("add")
+@click.argument("networks", nargs=-1, required=True, metavar="ADDRESS_OR_CIDR...")
+@click.option("--reason", required=True, help="Why it is listed (shown to the sender).")
+@click.option("--notes", default=None, help="Evidence or notes for operators only.")
+def add_command(networks: tuple[str, ...], reason: str, notes: str | None) -> None:
+    """List one or more addresses or CIDR ranges."""
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise InputError("--reason must be 1 to 500 characters")
+    parsed = [_network(text) for text in networks]  # all valid, or nothing is written
+    now = utcnow()
+    results = [
+        blocklist.add_listing(n, reason, actor=_actor(), now=now, notes=notes) for n in parsed
+    ]
+    db.session.commit()
+    for result in results:
+        state = "listed" if result.created else "already listed since"
+        when = "" if result.created else " " + result.listing.listed_at.isoformat()
+        click.echo(f"{result.listing.network}: {state}{when}")
+
+
+@blocklist_cli.command("remove")
+@click.argument("network", metavar="ADDRESS_OR_CIDR")
+def remove_command(network: str) -> None:
+    """End the listing of exactly this address or range, now."""
+    removed = blocklist.remove_listing(_network(network), actor=_actor(), now=utcnow())
+    if removed is None:
+        raise click.ClickException(f"{network} is not listed (exactly this network)")
+    db.session.commit()
+    click.echo(f"{removed.network}: removed")
+
+
+@blocklist_cli.command("check")
+@click.argument("ip")
+def check_command(ip: str) -> None:
+    """Say whether IP is listed now. Exit 0 when listed, 1 when not."""
+    try:
+        address = parse_address(ip)
+    except AddressError as exc:
+        raise InputError(str(exc)) from None
+    now = utcnow()
+    listing = blocklist.find_listing(address, now)
+    if listing is None:
+        click.echo(f"{address} is not listed")
+        raise SystemExit(1)
+    click.echo(f"{address} is listed by {listing.network} since {listing.listed_at.isoformat()}")
+    click.echo(f"  reason: {listing.reason}")
+    if listing.removal_effective_at:
+        click.echo(f"  removal scheduled at {listing.removal_effective_at.isoformat()}")
+
+
+@blocklist_cli.command("list")
+def list_command() -> None:
+    """Print every active listing: network, listed at, removal at, reason."""
+    for listing in blocklist.active_listings(utcnow()):
+        removal = listing.removal_effective_at.isoformat() if listing.removal_effective_at else "-"
+        click.echo(
+            f"{listing.network}\t{listing.listed_at.isoformat()}\t{removal}\t{listing.reason}"
+        )
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Do one pass and exit.")
+@click.option(
+    "--interval", type=click.IntRange(1, 3600), default=None, help="Seconds between passes."
+)
+def worker_command(once: bool, interval: int | None) -> None:
+    """Deliver mail, finalise due removals and expire stale requests."""
+    interval = interval or current_app.config["WORKER_POLL_SECONDS"]
+    if once:
+        click.echo(str(worker.run_once(utcnow())))
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    current_app.logger.info("worker started, a pass every %s s", interval)
+    while not stop.is_set():
+        try:
+            report = worker.run_once(utcnow())
+            if report.delivery.sent or report.removals_finalised or report.requests_expired:
+                current_app.logger.info("worker pass: %s", report)
+        except sa.exc.OperationalError as exc:
+            # The database is away; keep the worker alive and try again next pass.
+            db.session.rollback()
+            current_app.logger.error("worker pass failed: %s", exc.orig)
+        db.session.remove()
+        stop.wait(interval)
+    current_app.logger.info("worker stopped")
+
+
+@click.command("mail-sink")
+@click.option("--listen", default="127.0.0.1:8025", show_default=True, help="HOST:PORT")
+@click.option("--mailbox", default=None, help="Folder for received mail (default DEV_MAILBOX_DIR).")
+def mail_sink_command(listen: str, mailbox: str | None) -> None:
+    """Run a local SMTP server that keeps every message (for trying the portal)."""
+    from app.devmail import run_sink
+
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError(f"--listen {listen!r}: expected HOST:PORT")
+    folder = mailbox or current_app.config.get("DEV_MAILBOX_DIR")
+    if not folder:
+        raise InputError("give --mailbox DIR or set DEV_MAILBOX_DIR")
+    run_sink(host, int(port), folder)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(blocklist_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(mail_sink_command)

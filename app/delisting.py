@@ -1,0 +1,301 @@
+"""The delist request lifecycle: submit, confirm, schedule, expire.
+
+Views call these functions and commit; the functions never read the request
+or the clock themselves (`now` is passed in, read once per decision).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from app import audit, blocklist, outbox
+from app.addresses import IPAddress, parse_address
+from app.extensions import db
+from app.models import OPEN_REQUEST_STATUSES, DelistRequest, Listing
+from app.tokens import (
+    ConfirmToken,
+    TokenError,
+    hash_nonce,
+    new_nonce,
+    read_confirmation,
+    sign_confirmation,
+)
+from app.urls import public_url
+
+
+class Outcome(StrEnum):
+    NOT_LISTED = "not_listed"
+    CHECK_INBOX = "check_inbox"
+    MAIL_RECENTLY_SENT = "mail_recently_sent"
+    RANGE_REVIEW = "range_review"
+    IN_REVIEW = "in_review"
+    ALREADY_SCHEDULED = "already_scheduled"
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    outcome: Outcome
+    request: DelistRequest | None = None
+    listing: Listing | None = None
+    retry_at: datetime | None = None
+
+
+def submit(
+    email: str, address: IPAddress, *, client_address: str | None, locale: str, now: datetime
+) -> SubmitResult:
+    """Handle one form submission; queue the confirmation mail when one is due."""
+    for attempt in range(2):
+        try:
+            return _submit(email, address, client_address, locale, now)
+        except sa.exc.IntegrityError:
+            # Another submission for this IP won the race: answer as its follower.
+            db.session.rollback()
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _submit(
+    email: str, address: IPAddress, client_address: str | None, locale: str, now: datetime
+) -> SubmitResult:
+    listing = blocklist.find_listing(address, now)
+    if listing is None:
+        return SubmitResult(Outcome.NOT_LISTED)
+    current = open_request_for(str(address))
+    if current is not None and current.status == "pending" and current.expires_at <= now:
+        _expire(current, now)
+        db.session.flush()
+        current = None
+    if current is None:
+        return _open(email, address, listing, client_address, locale, now)
+    if current.status == "scheduled":
+        return SubmitResult(Outcome.ALREADY_SCHEDULED, current, listing)
+    if current.status == "needs_review":
+        return SubmitResult(Outcome.IN_REVIEW, current, listing)
+    return _resend(current, email, listing, client_address, locale, now)
+
+
+def open_request_for(ip: str) -> DelistRequest | None:
+    return db.session.scalar(
+        sa.select(DelistRequest).where(
+            DelistRequest.ip == ip, DelistRequest.status.in_(OPEN_REQUEST_STATUSES)
+        )
+    )
+
+
+def _open(
+    email: str,
+    address: IPAddress,
+    listing: Listing,
+    client_address: str | None,
+    locale: str,
+    now: datetime,
+) -> SubmitResult:
+    request = DelistRequest(
+        public_id=secrets.token_urlsafe(16),
+        email=email,
+        ip=str(address),
+        listing_id=listing.id,
+        status="needs_review" if listing.is_range else "pending",
+        locale=locale,
+        client_address=client_address,
+        created_at=now,
+    )
+    db.session.add(request)
+    db.session.flush()  # the open-request index refuses a duplicate here
+    audit.record(
+        "request.submitted",
+        actor="sender",
+        now=now,
+        request=request,
+        listing=listing,
+        client_address=client_address,
+    )
+    if listing.is_range:
+        audit.record(
+            "request.needs_review",
+            actor="sender",
+            now=now,
+            request=request,
+            listing=listing,
+            detail=f"listed through the range {listing.network}",
+        )
+        return SubmitResult(Outcome.RANGE_REVIEW, request, listing)
+    _queue_confirmation(request, listing, now)
+    return SubmitResult(Outcome.CHECK_INBOX, request, listing)
+
+
+def _resend(
+    request: DelistRequest,
+    email: str,
+    listing: Listing,
+    client_address: str | None,
+    locale: str,
+    now: datetime,
+) -> SubmitResult:
+    """A new link for a pending request, at most once per interval per address."""
+    interval = timedelta(seconds=current_app.config["MAIL_RESEND_INTERVAL_SECONDS"])
+    last = outbox.last_mail_to(email, request)
+    if last is not None and now < last + interval:
+        return SubmitResult(Outcome.MAIL_RECENTLY_SENT, request, listing, retry_at=last + interval)
+    if request.email != email:
+        # A corrected address takes over; the earlier link stops working.
+        request.email = email
+        audit.record(
+            "request.recipient_changed",
+            actor="sender",
+            now=now,
+            request=request,
+            client_address=client_address,
+        )
+    request.locale = locale
+    _queue_confirmation(request, listing, now)
+    audit.record(
+        "request.link_reissued",
+        actor="sender",
+        now=now,
+        request=request,
+        client_address=client_address,
+    )
+    return SubmitResult(Outcome.CHECK_INBOX, request, listing)
+
+
+def _queue_confirmation(request: DelistRequest, listing: Listing, now: datetime) -> None:
+    max_age = current_app.config["CONFIRM_TOKEN_MAX_AGE_SECONDS"]
+    nonce = new_nonce()
+    request.nonce_hash = hash_nonce(nonce)
+    request.expires_at = now + timedelta(seconds=max_age)
+    token = sign_confirmation(request.id, nonce)
+    outbox.enqueue(
+        "confirmation",
+        recipient=request.email,
+        subject=_l("Confirm the removal of %(ip)s from our blocked-senders list", ip=request.ip),
+        template="confirm",
+        context={
+            "request": request,
+            "listing": listing,
+            "confirm_url": public_url("portal.confirm", token=token),
+            "status_url": public_url("portal.status", public_id=request.public_id),
+            "valid_seconds": max_age,
+            "delay_seconds": current_app.config["DELIST_DELAY_SECONDS"],
+        },
+        now=now,
+        request=request,
+        secret=token,
+        locale=request.locale,
+    )
+
+
+def _matching_request(token: ConfirmToken) -> DelistRequest:
+    request = db.session.get(DelistRequest, token.request_id)
+    if request is None or not request.nonce_hash:
+        raise TokenError.invalid()
+    if not hmac.compare_digest(request.nonce_hash, token.nonce_hash):
+        raise TokenError.invalid()
+    return request
+
+
+def _check_usable(request: DelistRequest, now: datetime) -> None:
+    if request.confirmed_at is not None:
+        raise TokenError.used(request)
+    if request.status == "expired" or (request.status == "pending" and request.expires_at <= now):
+        raise TokenError.expired()
+    if request.status != "pending":
+        raise TokenError.invalid()
+
+
+def open_confirmation(token_text: str, now: datetime) -> tuple[DelistRequest, Listing | None]:
+    """The request behind a link and the listing it would remove; changes nothing."""
+    request = _matching_request(read_confirmation(token_text))
+    _check_usable(request, now)
+    return request, blocklist.find_listing(parse_address(request.ip), now)
+
+
+def confirm(token_text: str, *, client_address: str | None, now: datetime) -> DelistRequest:
+    """Consume the link once and schedule the removal; raise TokenError otherwise."""
+    token = read_confirmation(token_text)
+    request = _matching_request(token)
+    claimed = db.session.execute(
+        sa.update(DelistRequest)
+        .where(
+            DelistRequest.id == request.id,
+            DelistRequest.status == "pending",
+            DelistRequest.nonce_hash == token.nonce_hash,
+            DelistRequest.expires_at > now,
+            DelistRequest.confirmed_at.is_(None),
+        )
+        .values(status="scheduled", confirmed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(request)
+    if not claimed:
+        _check_usable(request, now)
+        raise TokenError.invalid()
+    audit.record(
+        "request.confirmed", actor="sender", now=now, request=request, client_address=client_address
+    )
+    listing = blocklist.find_listing(parse_address(request.ip), now)
+    if listing is None:
+        request.status = "done"
+        request.removal_effective_at = now
+        request.closed_at = now
+        audit.record("request.done", actor="sender", now=now, request=request, detail="not listed")
+    elif listing.is_range:
+        request.status = "needs_review"
+        audit.record(
+            "request.needs_review",
+            actor="sender",
+            now=now,
+            request=request,
+            listing=listing,
+            detail=f"listed through the range {listing.network}",
+        )
+    else:
+        delay = timedelta(seconds=current_app.config["DELIST_DELAY_SECONDS"])
+        request.listing_id = listing.id
+        request.removal_effective_at = blocklist.schedule_removal(
+            listing, now + delay, request=request, actor="sender", now=now
+        )
+    return request
+
+
+def _expire(request: DelistRequest, now: datetime) -> None:
+    request.status = "expired"
+    request.closed_at = now
+    audit.record("request.expired", actor="worker", now=now, request=request)
+
+
+def expire_stale_requests(now: datetime, limit: int = 1000) -> int:
+    """Close pending requests whose link has expired; return how many."""
+    stale = db.session.scalars(
+        sa.select(DelistRequest)
+        .where(DelistRequest.status == "pending", DelistRequest.expires_at <= now)
+        .limit(limit)
+    ).all()
+    for request in stale:
+        _expire(request, now)
+    return len(stale)
+
+
+def find_by_public_id(public_id: str) -> DelistRequest | None:
+    if not 10 <= len(public_id) <= 32:
+        return None
+    return db.session.scalar(sa.select(DelistRequest).where(DelistRequest.public_id == public_id))
+
+
+def sender_status(request: DelistRequest, now: datetime) -> str:
+    """The request's state as the sender sees it at `now` (time-based, like lookups)."""
+    effective = request.removal_effective_at
+    if request.status in ("scheduled", "done") and effective is not None and effective <= now:
+        return "removed"
+    if request.status == "pending" and request.expires_at <= now:
+        return "expired"
+    return request.status

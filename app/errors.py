@@ -1,0 +1,47 @@
+"""Error pages: every error a user can cause gets a clear page, never a traceback."""
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+
+MESSAGES = {
+    400: (_l("Bad request"), _l("We could not understand this request.")),
+    404: (_l("Page not found"), _l("There is no page at this address.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    413: (_l("Too much data"), _l("What you sent is too large.")),
+    429: (_l("Too many requests"), _l("Please wait a little and try again.")),
+    500: (_l("Something went wrong"), _l("Something went wrong on our side. Please try again.")),
+}
+
+
+def _page(code: int, title=None, message=None):
+    default_title, default_message = MESSAGES.get(code, MESSAGES[400])
+    return (
+        render_template(
+            "errors/error.html",
+            code=code,
+            title=title or default_title,
+            message=message or default_message,
+        ),
+        code,
+    )
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _page(
+            400,
+            _l("This form has expired"),
+            _l("For your safety, forms expire. Go back, reload the page and send it again."),
+        )
+
+    # Unhandled exceptions reach this as a 500 once Flask has logged them.
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if (error.code or 500) >= 500:
+            db.session.rollback()
+        return _page(error.code or 500)

@@ -1,0 +1,175 @@
+"""The transactional outbox: queue mail with the change that causes it, deliver later.
+
+A message is claimed with a conditional UPDATE that also sets a lease (in
+`next_attempt_at`), so several workers never send one message at the same time,
+and a worker that dies mid-send leaves a claim that expires and is retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import make_msgid, parseaddr
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from app import audit
+from app.extensions import db
+from app.mail import DeliveryError, SmtpTransport, build_message
+from app.models import DelistRequest, OutboxMessage
+
+MAX_BACKOFF_SECONDS = 6 * 3600
+REDACTED = "[link removed after delivery]"
+
+
+def enqueue(
+    kind: str,
+    *,
+    recipient: str,
+    subject: Any,
+    template: str,
+    context: dict[str, Any],
+    now: datetime,
+    request: DelistRequest | None = None,
+    secret: str | None = None,
+    locale: str = "en",
+) -> OutboxMessage:
+    """Render `templates/email/<template>.{txt,html}` and queue it in this transaction."""
+    with force_locale(locale):
+        subject = str(subject)  # a lazy string is translated in the mail's language
+        body_text = render_template(f"email/{template}.txt", **context)
+        body_html = render_template(f"email/{template}.html", **context)
+    sender_domain = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2]
+    message = OutboxMessage(
+        kind=kind,
+        request_id=request.id if request else None,
+        recipient=recipient,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        message_id=make_msgid(domain=sender_domain or None),
+        secret=secret,
+        status="queued",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    db.session.add(message)
+    return message
+
+
+def last_mail_to(recipient: str, request: DelistRequest) -> datetime | None:
+    """When a message for `request` was last queued for `recipient`."""
+    return db.session.scalar(
+        sa.select(sa.func.max(OutboxMessage.created_at)).where(
+            OutboxMessage.recipient == recipient, OutboxMessage.request_id == request.id
+        )
+    )
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        OutboxMessage.status.in_(("queued", "sending")), OutboxMessage.next_attempt_at <= now
+    )
+
+
+def _claim(now: datetime, lease: timedelta) -> OutboxMessage | None:
+    """Take the next due message for this worker, or None when none is left."""
+    for _ in range(5):  # another worker may win a race; try the next one
+        candidate = db.session.execute(
+            sa.select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.next_attempt_at)
+            .where(_due(now))
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(1)
+        ).first()
+        if candidate is None:
+            return None
+        claimed = db.session.execute(
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.id == candidate.id,
+                OutboxMessage.status == candidate.status,
+                OutboxMessage.next_attempt_at == candidate.next_attempt_at,
+            )
+            .values(status="sending", next_attempt_at=now + lease)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        if claimed:
+            return db.session.get(OutboxMessage, candidate.id, populate_existing=True)
+    return None
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = current_app.config["MAIL_RETRY_BASE_SECONDS"]
+    return timedelta(seconds=min(base * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS))
+
+
+def _mark_sent(message: OutboxMessage, now: datetime) -> None:
+    message.status = "sent"
+    message.sent_at = now
+    message.last_error = None
+    if message.secret:
+        message.body_text = message.body_text.replace(message.secret, REDACTED)
+        message.body_html = message.body_html.replace(message.secret, REDACTED)
+        message.secret = None
+    audit.record("mail.sent", actor="worker", now=now, request=message.request, detail=message.kind)
+
+
+def _mark_failed_attempt(message: OutboxMessage, error: DeliveryError, now: datetime) -> None:
+    message.last_error = str(error)[:2000]
+    if error.permanent or message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        message.status = "failed"
+        audit.record(
+            "mail.failed", actor="worker", now=now, request=message.request, detail=str(error)
+        )
+    else:
+        message.status = "queued"
+        message.next_attempt_at = now + _backoff(message.attempts)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def deliver_due(
+    now: datetime,
+    *,
+    limit: int = 200,
+    transport_factory: Callable[[], SmtpTransport] | None = None,
+) -> DeliveryReport:
+    """Send due messages, committing each outcome; stop early if the server is down."""
+    config = current_app.config
+    factory = transport_factory or (lambda: SmtpTransport(config))
+    lease = timedelta(seconds=2 * config["MAIL_TIMEOUT_SECONDS"] + 60)
+    report = DeliveryReport()
+    with factory() as transport:
+        for _ in range(limit):
+            message = _claim(now, lease)
+            if message is None:
+                break
+            message.attempts += 1
+            try:
+                transport.send(build_message(message, config["MAIL_DEFAULT_SENDER"]))
+            except DeliveryError as error:
+                _mark_failed_attempt(message, error, now)
+                db.session.commit()
+                if message.status == "failed":
+                    report.failed += 1
+                else:
+                    report.retrying += 1
+                current_app.logger.warning("mail %s not delivered: %s", message.id, error)
+                if error.connection:
+                    break  # the server is unreachable: leave the rest for the next pass
+                continue
+            _mark_sent(message, now)
+            db.session.commit()
+            report.sent += 1
+    return report

@@ -1,0 +1,7 @@
+"""Sender pages: the form, the confirmation link, the request status page."""
+
+from flask import Blueprint
+
+bp = Blueprint("portal", __name__)
+
+from app.portal import routes  # noqa: E402,F401  (routes attach to bp)

@@ -1,0 +1,107 @@
+"""Sender routes: thin views over app.delisting."""
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_babel import get_locale
+
+from app import delisting
+from app.clock import utcnow
+from app.extensions import db
+from app.portal import bp
+from app.portal.forms import ConfirmForm, DelistForm
+from app.timeline import MAIL_STATES, request_mail, request_timeline
+from app.tokens import TokenError
+
+OUTCOME_STATUS = {
+    delisting.Outcome.MAIL_RECENTLY_SENT: 429,
+}
+TOKEN_ERROR_STATUS = {"invalid": 404, "expired": 410, "used": 410}
+PRIVATE_PAGES = {"portal.confirm", "portal.confirm_post", "portal.status"}
+
+
+@bp.after_request
+def no_store_private_pages(response):
+    # Token and status pages must not be kept by browsers or shared caches.
+    if request.endpoint in PRIVATE_PAGES:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index():
+    form = DelistForm()
+    if request.method == "GET":
+        return render_template("portal/index.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("portal/index.html", form=form), 400
+    result = delisting.submit(
+        form.email.data,
+        form.address,
+        client_address=request.remote_addr,
+        locale=str(get_locale()),
+        now=utcnow(),
+    )
+    db.session.commit()
+    if result.outcome is delisting.Outcome.NOT_LISTED:
+        return render_template("portal/index.html", form=form, not_listed=form.ip.data)
+    response = render_template("portal/submitted.html", result=result, email=form.email.data)
+    status = OUTCOME_STATUS.get(result.outcome, 200)
+    headers = {}
+    if result.retry_at:
+        headers["Retry-After"] = str(max(1, int((result.retry_at - utcnow()).total_seconds())))
+    return response, status, headers
+
+
+def _token_error(error: TokenError):
+    page = render_template("portal/token_error.html", reason=error.reason, request=error.request)
+    return page, TOKEN_ERROR_STATUS[error.reason]
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str):
+    try:
+        delist_request, listing = delisting.open_confirmation(token, utcnow())
+    except TokenError as error:
+        return _token_error(error)
+    return render_template(
+        "portal/confirm.html", form=ConfirmForm(), request=delist_request, listing=listing
+    )
+
+
+@bp.post("/confirm/<token>")
+def confirm_post(token: str):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        # Usually an expired session: show the page again so one more press works.
+        try:
+            delist_request, listing = delisting.open_confirmation(token, utcnow())
+        except TokenError as error:
+            return _token_error(error)
+        page = render_template(
+            "portal/confirm.html", form=form, request=delist_request, listing=listing
+        )
+        return page, 400
+    try:
+        delist_request = delisting.confirm(token, client_address=request.remote_addr, now=utcnow())
+        db.session.commit()
+    except TokenError as error:
+        db.session.rollback()
+        if error.reason != "used":
+            return _token_error(error)
+        delist_request = error.request  # a second press shows the same result
+    return redirect(url_for(".status", public_id=delist_request.public_id), code=303)
+
+
+@bp.get("/requests/<public_id>")
+def status(public_id: str):
+    delist_request = delisting.find_by_public_id(public_id)
+    if delist_request is None:
+        abort(404)
+    now = utcnow()
+    return render_template(
+        "portal/status.html",
+        request=delist_request,
+        status=delisting.sender_status(delist_request, now),
+        timeline=request_timeline(delist_request, now),
+        mail=request_mail(delist_request),
+        mail_states=MAIL_STATES,
+    )

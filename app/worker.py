@@ -1,0 +1,34 @@
+"""One pass of background work: deliver mail, finalise removals, expire requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app import blocklist, delisting, outbox
+from app.extensions import db
+
+
+@dataclass
+class PassReport:
+    delivery: outbox.DeliveryReport
+    removals_finalised: int
+    requests_expired: int
+
+    def __str__(self) -> str:
+        d = self.delivery
+        return (
+            f"mail sent={d.sent} retrying={d.retrying} failed={d.failed}; "
+            f"removals finalised={self.removals_finalised}; "
+            f"requests expired={self.requests_expired}"
+        )
+
+
+def run_once(now: datetime) -> PassReport:
+    """Do every due job once, committing after each step."""
+    delivery = outbox.deliver_due(now)
+    removals = blocklist.finalise_due_removals(now)
+    db.session.commit()
+    expired = delisting.expire_stale_requests(now)
+    db.session.commit()
+    return PassReport(delivery, removals, expired)

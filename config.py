@@ -1,0 +1,146 @@
+"""Settings: read from environment variables, checked once at start-up.
+
+Every setting is documented in the README. A bad or missing value stops the
+app with one clear line naming the variable, never a traceback later on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+MAX_DELIST_DELAY_SECONDS = 24 * 60 * 60
+
+
+class ConfigError(Exception):
+    """One or more settings are missing or invalid."""
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+
+
+def _list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+# name -> (parser, default). A default of None means "not set".
+SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
+    "SECRET_KEY": (_text, None),
+    "SECRET_KEY_FALLBACKS": (_list, []),
+    "DATABASE_URL": (_text, None),
+    "PUBLIC_BASE_URL": (_text, None),
+    "MAIL_SERVER": (_text, "localhost"),
+    "MAIL_PORT": (_int, 25),
+    "MAIL_USE_TLS": (_bool, False),
+    "MAIL_USE_SSL": (_bool, False),
+    "MAIL_USERNAME": (_text, None),
+    "MAIL_PASSWORD": (_text, None),
+    "MAIL_DEFAULT_SENDER": (_text, None),
+    "MAIL_TIMEOUT_SECONDS": (_int, 10),
+    "MAIL_MAX_ATTEMPTS": (_int, 8),
+    "MAIL_RETRY_BASE_SECONDS": (_int, 60),
+    "MAIL_RESEND_INTERVAL_SECONDS": (_int, 300),
+    "DELIST_DELAY_SECONDS": (_int, 3600),
+    "CONFIRM_TOKEN_MAX_AGE_SECONDS": (_int, 86400),
+    "DELIST_ALLOW_NON_GLOBAL_IPS": (_bool, False),
+    "WORKER_POLL_SECONDS": (_int, 5),
+    "DEV_MAILBOX_DIR": (_text, None),
+    "LOG_LEVEL": (_text, "INFO"),
+}
+
+# name -> (lowest, highest) for whole-number settings.
+BOUNDS: dict[str, tuple[int, int]] = {
+    "MAIL_PORT": (1, 65535),
+    "MAIL_TIMEOUT_SECONDS": (1, 300),
+    "MAIL_MAX_ATTEMPTS": (1, 50),
+    "MAIL_RETRY_BASE_SECONDS": (1, 86400),
+    "MAIL_RESEND_INTERVAL_SECONDS": (0, 86400),
+    "DELIST_DELAY_SECONDS": (0, MAX_DELIST_DELAY_SECONDS),
+    "CONFIRM_TOKEN_MAX_AGE_SECONDS": (300, 7 * 86400),
+    "WORKER_POLL_SECONDS": (1, 3600),
+}
+
+
+def from_environ(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """Parse every known setting present in `environ`; return values and errors."""
+    values: dict[str, Any] = {}
+    errors: list[str] = []
+    for name, (parse, default) in SETTINGS.items():
+        raw = environ.get(name)
+        if raw is None or (raw.strip() == "" and default is None):
+            values[name] = default
+            continue
+        try:
+            values[name] = parse(raw)
+        except ValueError as exc:
+            errors.append(f"{name}={raw!r}: {exc}")
+    return values, errors
+
+
+def validate(config: Mapping[str, Any]) -> list[str]:
+    """Check the merged configuration; return one message per problem."""
+    errors: list[str] = []
+    if not config.get("SECRET_KEY"):
+        errors.append("SECRET_KEY is required (a long random string; see the README)")
+    elif len(config["SECRET_KEY"]) < 16 and not config.get("TESTING"):
+        errors.append("SECRET_KEY is too short: use at least 32 random characters")
+
+    base = config.get("PUBLIC_BASE_URL")
+    if not base:
+        errors.append("PUBLIC_BASE_URL is required, e.g. https://delist.example.net")
+    else:
+        parts = urlsplit(base)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            errors.append(f"PUBLIC_BASE_URL={base!r}: must be an absolute http(s) URL")
+        elif parts.query or parts.fragment:
+            errors.append(f"PUBLIC_BASE_URL={base!r}: must not have a query or fragment")
+
+    for name, (low, high) in BOUNDS.items():
+        value = config.get(name)
+        if isinstance(value, int) and not low <= value <= high:
+            errors.append(f"{name}={value}: must be between {low} and {high}")
+
+    if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
+        errors.append("MAIL_USE_TLS and MAIL_USE_SSL cannot both be true")
+
+    sender = config.get("MAIL_DEFAULT_SENDER")
+    if sender and "@" not in parseaddr(sender)[1]:
+        errors.append(f"MAIL_DEFAULT_SENDER={sender!r}: must be an email address")
+    return errors
+
+
+def load(overrides: Mapping[str, Any] | None = None, environ=os.environ) -> dict[str, Any]:
+    """Settings from the environment, then `overrides` (used by tests), validated."""
+    values, errors = from_environ(environ)
+    values.update(overrides or {})
+    errors += validate(values)
+    if errors:
+        raise ConfigError("invalid configuration: " + "; ".join(errors))
+    if not values.get("MAIL_DEFAULT_SENDER"):
+        host = urlsplit(values["PUBLIC_BASE_URL"]).hostname or "localhost"
+        values["MAIL_DEFAULT_SENDER"] = f"Delist portal <no-reply@{host}>"
+    values["PUBLIC_BASE_URL"] = values["PUBLIC_BASE_URL"].rstrip("/")
+    return values

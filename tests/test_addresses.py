@@ -1,0 +1,94 @@
+"""Parsing what senders and operators type as addresses and ranges."""
+
+import ipaddress
+import re
+
+import pytest
+
+from app.addresses import AddressError, containing_keys, parse_network, parse_sender_address
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("  203.0.113.7\t", "203.0.113.7"),
+        ("[203.0.113.7]", "203.0.113.7"),
+        ("2001:DB8:0:0::7", "2001:db8::7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("8.8.8.8", "8.8.8.8"),
+    ],
+)
+def test_one_address_is_accepted_and_normalised(bare_app, text, expected):
+    with bare_app.test_request_context():
+        assert str(parse_sender_address(text, allow_non_global=True)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "Enter the IP address"),
+        ("203.0.113.0/24", "not a range"),
+        ("203.0.113.7, 203.0.113.8", "one IP address only"),
+        ("203.0.113.7 203.0.113.8", "one IP address only"),
+        ("mail.example.com", "not a host name"),
+        ("203.0.113.256", "not a host name"),
+        ("fe80::1%eth0", "zone index"),
+    ],
+)
+def test_anything_but_one_address_is_refused(bare_app, text, message):
+    with bare_app.test_request_context(), pytest.raises(AddressError, match=message):
+        parse_sender_address(text, allow_non_global=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("10.1.2.3", "private address"),
+        ("192.168.0.10", "private address"),
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("169.254.0.5", "link-local"),
+        ("fe80::1", "link-local"),
+        ("224.0.0.5", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("203.0.113.7", "documentation"),
+        ("100.64.0.1", "not used on the public internet"),
+    ],
+)
+def test_addresses_that_cannot_be_a_public_mail_server_are_explained(bare_app, text, message):
+    with bare_app.test_request_context(), pytest.raises(AddressError, match=message):
+        parse_sender_address(text)
+    with bare_app.test_request_context():
+        assert parse_sender_address(text, allow_non_global=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("198.51.100.7", "198.51.100.7/32"),
+        ("192.0.2.0/24", "192.0.2.0/24"),
+        ("2001:db8::/32", "2001:db8::/32"),
+        ("2001:db8::7", "2001:db8::7/128"),
+    ],
+)
+def test_operators_list_addresses_or_ranges(bare_app, text, expected):
+    with bare_app.app_context():
+        assert str(parse_network(text)) == expected
+
+
+def test_a_range_with_host_bits_suggests_the_network(bare_app):
+    suggestion = re.escape("did you mean 192.0.2.0/24?")
+    with bare_app.app_context(), pytest.raises(AddressError, match=suggestion):
+        parse_network("192.0.2.5/24")
+
+
+def test_containing_keys_mask_the_address_to_each_prefix():
+    address = ipaddress.ip_address("1.4.127.200")
+    keys = containing_keys(address, [32, 17, 0])
+    assert [k.net_start for k in keys] == [
+        bytes([1, 4, 127, 200]),
+        bytes([1, 4, 0, 0]),
+        bytes(4),
+    ]
