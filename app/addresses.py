@@ -96,16 +96,16 @@ def parse_network(text: str) -> IPNetwork:
     if not text:
         raise AddressError("enter an address or a CIDR range")
     try:
-        if "/" not in text:
-            return ipaddress.ip_network(parse_address(text))
-        return ipaddress.ip_network(text, strict=True)
-    except AddressError:
-        raise
+        network = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
         if "has host bits set" in str(exc):
             loose = ipaddress.ip_network(text, strict=False)
             raise AddressError(f"{text} has host bits set; did you mean {loose}?") from None
         raise AddressError(f"{text!r} is not an IP address or CIDR range") from None
+    mapped = isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped
+    if mapped and network.prefixlen == 128:
+        return ipaddress.ip_network(mapped)
+    return network
 
 
 def network_key(network: IPNetwork) -> NetworkKey:

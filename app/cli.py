@@ -9,7 +9,7 @@ import threading
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app import blocklist, worker
 from app.addresses import AddressError, parse_address, parse_network
@@ -99,6 +99,7 @@ def list_command() -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--once", is_flag=True, help="Do one pass and exit.")
 @click.option(
     "--interval", type=click.IntRange(1, 3600), default=None, help="Seconds between passes."
@@ -128,6 +129,7 @@ def worker_command(once: bool, interval: int | None) -> None:
 
 
 @click.command("mail-sink")
+@with_appcontext
 @click.option("--listen", default="127.0.0.1:8025", show_default=True, help="HOST:PORT")
 @click.option("--mailbox", default=None, help="Folder for received mail (default DEV_MAILBOX_DIR).")
 def mail_sink_command(listen: str, mailbox: str | None) -> None:

@@ -5,7 +5,7 @@ from flask_babel import get_locale
 
 from app import delisting
 from app.clock import utcnow
-from app.extensions import db
+from app.extensions import csrf, db
 from app.portal import bp
 from app.portal.forms import ConfirmForm, DelistForm
 from app.timeline import MAIL_STATES, request_mail, request_timeline
@@ -26,7 +26,10 @@ def no_store_private_pages(response):
     return response
 
 
+# The two sender forms check their CSRF token themselves (FlaskForm), so that an
+# expired token re-shows the form with what was typed instead of a bare error page.
 @bp.route("/", methods=["GET", "POST"])
+@csrf.exempt
 def index():
     form = DelistForm()
     if request.method == "GET":
@@ -68,6 +71,7 @@ def confirm(token: str):
 
 
 @bp.post("/confirm/<token>")
+@csrf.exempt
 def confirm_post(token: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
