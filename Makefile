@@ -17,7 +17,7 @@ $(INSTALLED): pyproject.toml
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
-	$(BIN)/pybabel compile --statistics -d app/translations 2>&1 | grep -v '^compiling' || true
+	$(BIN)/pybabel -q compile -d app/translations
 
 run: install
 	scripts/run-demo
@@ -37,9 +37,9 @@ format: install
 
 # Re-extract translatable strings after changing texts, then update the catalogs.
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
-		--project delist-portal -o app/translations/messages.pot . | grep -v '^extracting' || true
-	$(BIN)/pybabel update --no-fuzzy-matching -i app/translations/messages.pot -d app/translations
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project delist-portal -o app/translations/messages.pot .
+	$(BIN)/pybabel -q update --no-fuzzy-matching -i app/translations/messages.pot -d app/translations
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -7,6 +7,7 @@ effect on time whether or not the worker has run.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,30 +30,47 @@ def active_at(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def find_listing(address: IPAddress, now: datetime) -> Listing | None:
-    """The most specific listing that blocks `address` at `now`, if any."""
-    prefix_lens = db.session.scalars(
-        sa.select(ListingPrefix.prefix_len)
-        .where(ListingPrefix.version == address.version)
-        .order_by(ListingPrefix.prefix_len.desc())
-    ).all()
-    if not prefix_lens:
-        return None
-    # One exact index probe per prefix length in use (UNION ALL: SQLite would use only
-    # the leading column for an OR of them). At most one unfinalised row exists per
-    # network, so the few candidates are checked against `now` here: a time condition
-    # in SQL can lure the planner onto the removal-time index and a scan of every row.
+PREFIX_LENS = (
+    sa.select(ListingPrefix.prefix_len)
+    .where(ListingPrefix.version == sa.bindparam("version"))
+    .order_by(ListingPrefix.prefix_len.desc())
+)
+
+
+@functools.cache
+def _probe_statement(count: int) -> sa.Select:
+    """One exact index probe per prefix length, as a reusable statement shape.
+
+    UNION ALL, because SQLite would use only the index's leading column for an
+    OR of the probes. Built once per count: building SQL expressions per call
+    cost more than the query itself.
+    """
     probes = [
         sa.select(Listing).where(
-            Listing.version == key.version,
-            Listing.prefix_len == key.prefix_len,
-            Listing.net_start == key.net_start,
+            Listing.version == sa.bindparam("version"),
+            Listing.prefix_len == sa.bindparam(f"prefix_len_{i}"),
+            Listing.net_start == sa.bindparam(f"net_start_{i}", type_=sa.LargeBinary),
             Listing.removed_at.is_(None),
         )
-        for key in containing_keys(address, list(prefix_lens))
+        for i in range(count)
     ]
-    statement = probes[0] if len(probes) == 1 else sa.union_all(*probes)
-    candidates = db.session.scalars(sa.select(Listing).from_statement(statement)).all()
+    statement = probes[0] if count == 1 else sa.union_all(*probes)
+    return sa.select(Listing).from_statement(statement)
+
+
+def find_listing(address: IPAddress, now: datetime) -> Listing | None:
+    """The most specific listing that blocks `address` at `now`, if any."""
+    prefix_lens = db.session.scalars(PREFIX_LENS, {"version": address.version}).all()
+    if not prefix_lens:
+        return None
+    params: dict[str, object] = {"version": address.version}
+    for i, key in enumerate(containing_keys(address, list(prefix_lens))):
+        params[f"prefix_len_{i}"] = key.prefix_len
+        params[f"net_start_{i}"] = key.net_start
+    candidates = db.session.scalars(_probe_statement(len(prefix_lens)), params).all()
+    # At most one unfinalised row exists per network, so the few candidates are
+    # checked against `now` here: a time condition in SQL can lure the planner
+    # onto the removal-time index and a scan of every active row.
     listed = [listing for listing in candidates if listing.is_listed_at(now)]
     return max(listed, key=lambda listing: listing.prefix_len, default=None)
 
