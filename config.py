@@ -66,6 +66,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "DELIST_DELAY_SECONDS": (_int, 3600),
     "CONFIRM_TOKEN_MAX_AGE_SECONDS": (_int, 86400),
     "DELIST_ALLOW_NON_GLOBAL_IPS": (_bool, False),
+    "EMAIL_CHECK_DELIVERABILITY": (_bool, False),
     "WORKER_POLL_SECONDS": (_int, 5),
     "DEV_MAILBOX_DIR": (_text, None),
     "LOG_LEVEL": (_text, "INFO"),

@@ -169,6 +169,8 @@ def _resend(
 
 
 def _queue_confirmation(request: DelistRequest, listing: Listing, now: datetime) -> None:
+    # A new nonce makes older links dead: do not deliver them after this one.
+    outbox.cancel_unsent(request, "confirmation")
     max_age = current_app.config["CONFIRM_TOKEN_MAX_AGE_SECONDS"]
     nonce = new_nonce()
     request.nonce_hash = hash_nonce(nonce)

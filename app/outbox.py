@@ -62,6 +62,20 @@ def enqueue(
     return message
 
 
+def cancel_unsent(request: DelistRequest, kind: str) -> int:
+    """Cancel queued messages of `kind` for `request` (superseded before delivery)."""
+    return db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.request_id == request.id,
+            OutboxMessage.kind == kind,
+            OutboxMessage.status == "queued",
+        )
+        .values(status="cancelled", secret=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def last_mail_to(recipient: str, request: DelistRequest) -> datetime | None:
     """When a message for `request` was last queued for `recipient`."""
     return db.session.scalar(

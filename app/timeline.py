@@ -29,6 +29,7 @@ MAIL_STATES = {
     "sending": _l("being sent"),
     "sent": _l("sent"),
     "failed": _l("could not be delivered"),
+    "cancelled": _l("replaced by a newer email before it was sent"),
 }
 
 

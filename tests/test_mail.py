@@ -156,3 +156,18 @@ def test_a_claim_left_by_a_dead_worker_is_retried_after_its_lease(
     time_machine.move_to(T0 + timedelta(minutes=2))
     assert run_worker(app).delivery.sent == 1
     assert len(smtp_sink.messages) == 1
+
+
+def test_a_new_link_cancels_the_unsent_older_mail(app, client, listed, smtp_sink, time_machine):
+    smtp_sink.stop()
+    submit_form(client, "sender@example.com", "203.0.113.7")
+    run_worker(app)  # fails: the server is down
+    time_machine.move_to(T0 + timedelta(minutes=5))
+    submit_form(client, "sender@example.com", "203.0.113.7")
+    smtp_sink.start()
+    time_machine.move_to(T0 + timedelta(minutes=10))
+    assert run_worker(app).delivery.sent == 1
+    assert [m.status for m in outbox(app)] == ["cancelled", "sent"]
+    [mail] = smtp_sink.messages
+    [link] = CONFIRM_LINK_RE.findall(mail.get_body(preferencelist=("plain",)).get_content())
+    assert client.get(link.removeprefix("https://delist.example.test")).status_code == 200

@@ -222,3 +222,36 @@ def test_submission_is_audited_with_the_client_address(client, app, listed):
     [event] = [e for e in rows(app, AuditEvent) if e.action == "request.submitted"]
     assert event.actor == "sender"
     assert event.client_address == "127.0.0.1"
+
+
+def test_concurrent_submissions_for_one_ip_open_one_request_and_send_one_mail(app, listed):
+    import threading
+
+    clients = [app.test_client() for _ in range(4)]
+    pages = [c.get("/") for c in clients]
+    barrier = threading.Barrier(len(clients))
+    statuses = []
+
+    def send(c, page):
+        barrier.wait()
+        data = {"csrf_token": csrf_token(page.text), "email": "a@example.com", "ip": "203.0.113.7"}
+        statuses.append(c.post("/", data=data).status_code)
+
+    threads = [
+        threading.Thread(target=send, args=pair) for pair in zip(clients, pages, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [200, 429, 429, 429]
+    assert len(rows(app, DelistRequest)) == 1
+    assert len(rows(app, OutboxMessage)) == 1
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(ctx):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    conn = db.session.connection()
+    assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000

@@ -42,7 +42,7 @@ class DelistForm(FlaskForm):
         try:
             result = validate_email(
                 raw.strip(),
-                check_deliverability=current_app.config.get("EMAIL_CHECK_DELIVERABILITY", False),
+                check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
             )
         except EmailNotValidError as exc:
             raise ValidationError(

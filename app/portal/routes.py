@@ -36,12 +36,13 @@ def index():
         return render_template("portal/index.html", form=form)
     if not form.validate_on_submit():
         return render_template("portal/index.html", form=form), 400
+    now = utcnow()
     result = delisting.submit(
         form.email.data,
         form.address,
         client_address=request.remote_addr,
         locale=str(get_locale()),
-        now=utcnow(),
+        now=now,
     )
     db.session.commit()
     if result.outcome is delisting.Outcome.NOT_LISTED:
@@ -50,7 +51,7 @@ def index():
     status = OUTCOME_STATUS.get(result.outcome, 200)
     headers = {}
     if result.retry_at:
-        headers["Retry-After"] = str(max(1, int((result.retry_at - utcnow()).total_seconds())))
+        headers["Retry-After"] = str(max(1, int((result.retry_at - now).total_seconds())))
     return response, status, headers
 
 
