@@ -17,7 +17,7 @@ SUPPORTED_LOCALES = ["en"]
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment, with `overrides` on top (tests)."""
-    instance_path = Path(config.PROJECT_ROOT / "instance")
+    instance_path = config.PROJECT_ROOT / "instance"
     settings = config.load(overrides)
     app = Flask(
         __name__,

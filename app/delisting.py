@@ -52,15 +52,12 @@ def submit(
     email: str, address: IPAddress, *, client_address: str | None, locale: str, now: datetime
 ) -> SubmitResult:
     """Handle one form submission; queue the confirmation mail when one is due."""
-    for attempt in range(2):
-        try:
-            return _submit(email, address, client_address, locale, now)
-        except sa.exc.IntegrityError:
-            # Another submission for this IP won the race: answer as its follower.
-            db.session.rollback()
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        return _submit(email, address, client_address, locale, now)
+    except sa.exc.IntegrityError:
+        # Another submission for this IP opened the request first: follow it.
+        db.session.rollback()
+        return _submit(email, address, client_address, locale, now)
 
 
 def _submit(
@@ -120,17 +117,23 @@ def _open(
         client_address=client_address,
     )
     if listing.is_range:
-        audit.record(
-            "request.needs_review",
-            actor="sender",
-            now=now,
-            request=request,
-            listing=listing,
-            detail=f"listed through the range {listing.network}",
-        )
+        _to_review(request, listing, now)
         return SubmitResult(Outcome.RANGE_REVIEW, request, listing)
     _queue_confirmation(request, listing, now)
     return SubmitResult(Outcome.CHECK_INBOX, request, listing)
+
+
+def _to_review(request: DelistRequest, listing: Listing, now: datetime) -> None:
+    """Ranges are not self-service: an operator decides."""
+    request.status = "needs_review"
+    audit.record(
+        "request.needs_review",
+        actor="sender",
+        now=now,
+        request=request,
+        listing=listing,
+        detail=f"listed through the range {listing.network}",
+    )
 
 
 def _resend(
@@ -251,15 +254,7 @@ def confirm(token_text: str, *, client_address: str | None, now: datetime) -> De
         request.closed_at = now
         audit.record("request.done", actor="sender", now=now, request=request, detail="not listed")
     elif listing.is_range:
-        request.status = "needs_review"
-        audit.record(
-            "request.needs_review",
-            actor="sender",
-            now=now,
-            request=request,
-            listing=listing,
-            detail=f"listed through the range {listing.network}",
-        )
+        _to_review(request, listing, now)
     else:
         delay = timedelta(seconds=current_app.config["DELIST_DELAY_SECONDS"])
         request.listing_id = listing.id

@@ -203,6 +203,23 @@ def press_delist(client, link: str):
     return client.post(path, data={"csrf_token": csrf_token(page.text)})
 
 
+def run_at_once(action, argument_lists, timeout: float = 60) -> list:
+    """Call `action` with each argument list in its own thread, all released together."""
+    barrier = threading.Barrier(len(argument_lists))
+    results = []
+
+    def run(args):
+        barrier.wait()
+        results.append(action(*args))
+
+    threads = [threading.Thread(target=run, args=(args,)) for args in argument_lists]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return results
+
+
 def page_text(response) -> str:
     """The visible text of a page, with white space folded."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text))

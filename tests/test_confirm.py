@@ -1,6 +1,5 @@
 """GET /confirm/<token> shows the Delist IP page; POST consumes the link once."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,15 @@ from app.addresses import parse_network
 from app.extensions import db
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
 from app.tokens import CONFIRM_SALT
-from tests.conftest import CONFIRM_LINK_RE, T0, csrf_token, page_text, press_delist, submit_form
+from tests.conftest import (
+    CONFIRM_LINK_RE,
+    T0,
+    csrf_token,
+    page_text,
+    press_delist,
+    run_at_once,
+    submit_form,
+)
 
 
 @pytest.fixture
@@ -183,20 +190,11 @@ def test_link_signed_with_a_retired_key_works_while_it_is_a_fallback(app, client
 def test_two_concurrent_presses_schedule_exactly_once(app, link):
     clients = [app.test_client() for _ in range(2)]
     tokens = [csrf_token(c.get(path(link)).text) for c in clients]
-    barrier = threading.Barrier(2)
-    results = []
 
     def press(c, token):
-        barrier.wait()
-        results.append(c.post(path(link), data={"csrf_token": token}).status_code)
+        return c.post(path(link), data={"csrf_token": token}).status_code
 
-    threads = [
-        threading.Thread(target=press, args=pair) for pair in zip(clients, tokens, strict=True)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = run_at_once(press, list(zip(clients, tokens, strict=True)))
     assert results == [303, 303]
     with app.app_context():
         actions = db.session.scalars(sa.select(AuditEvent.action)).all()

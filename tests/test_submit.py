@@ -9,7 +9,7 @@ from app import blocklist
 from app.addresses import parse_network
 from app.extensions import db
 from app.models import AuditEvent, DelistRequest, OutboxMessage
-from tests.conftest import T0, csrf_token, page_text, submit_form
+from tests.conftest import T0, csrf_token, page_text, run_at_once, submit_form
 
 
 @pytest.fixture
@@ -225,25 +225,14 @@ def test_submission_is_audited_with_the_client_address(client, app, listed):
 
 
 def test_concurrent_submissions_for_one_ip_open_one_request_and_send_one_mail(app, listed):
-    import threading
-
     clients = [app.test_client() for _ in range(4)]
     pages = [c.get("/") for c in clients]
-    barrier = threading.Barrier(len(clients))
-    statuses = []
 
     def send(c, page):
-        barrier.wait()
         data = {"csrf_token": csrf_token(page.text), "email": "a@example.com", "ip": "203.0.113.7"}
-        statuses.append(c.post("/", data=data).status_code)
+        return c.post("/", data=data).status_code
 
-    threads = [
-        threading.Thread(target=send, args=pair) for pair in zip(clients, pages, strict=True)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    statuses = run_at_once(send, list(zip(clients, pages, strict=True)))
     assert sorted(statuses) == [200, 429, 429, 429]
     assert len(rows(app, DelistRequest)) == 1
     assert len(rows(app, OutboxMessage)) == 1
