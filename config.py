@@ -7,6 +7,7 @@ app with one clear line naming the variable, never a traceback later on.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from email.utils import parseaddr
 from pathlib import Path
@@ -68,6 +69,17 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "DELIST_ALLOW_NON_GLOBAL_IPS": (_bool, False),
     "EMAIL_CHECK_DELIVERABILITY": (_bool, False),
     "WORKER_POLL_SECONDS": (_int, 5),
+    "POLICY_REJECT_CODE": (_text, "550 5.7.606"),
+    "POLICY_REJECT_TEXT": (
+        _text,
+        "Access denied, banned sending IP [{ip}]. To request removal from this list "
+        "please visit {url} and follow the directions.",
+    ),
+    "POLICY_REFRESH_SECONDS": (_int, 5),
+    "POLICY_MALFORMED_ACTION": (_text, "DUNNO"),
+    "API_RATE_LIMIT": (_text, "60 per minute"),
+    "RATELIMIT_STORAGE_URI": (_text, "memory://"),
+    "RATELIMIT_ENABLED": (_bool, True),
     "DEV_MAILBOX_DIR": (_text, None),
     "LOG_LEVEL": (_text, "INFO"),
 }
@@ -82,7 +94,10 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "DELIST_DELAY_SECONDS": (0, MAX_DELIST_DELAY_SECONDS),
     "CONFIRM_TOKEN_MAX_AGE_SECONDS": (300, 7 * 86400),
     "WORKER_POLL_SECONDS": (1, 3600),
+    "POLICY_REFRESH_SECONDS": (1, 3600),
 }
+
+REJECT_CODE_RE = re.compile(r"^[45][0-9][0-9]( [45]\.[0-9]{1,3}\.[0-9]{1,3})?$")
 
 
 def from_environ(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
@@ -126,6 +141,19 @@ def validate(config: Mapping[str, Any]) -> list[str]:
 
     if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
         errors.append("MAIL_USE_TLS and MAIL_USE_SSL cannot both be true")
+
+    code = config.get("POLICY_REJECT_CODE") or ""
+    if not REJECT_CODE_RE.match(code):
+        errors.append(f"POLICY_REJECT_CODE={code!r}: expected e.g. '550 5.7.606' (4xx or 5xx)")
+    text = config.get("POLICY_REJECT_TEXT") or ""
+    try:
+        text.format(ip="192.0.2.1", url="https://example.net/")
+    except (KeyError, IndexError, ValueError):
+        errors.append(f"POLICY_REJECT_TEXT={text!r}: only the placeholders {{ip}} and {{url}} work")
+    if "\n" in text or "\r" in text:
+        errors.append("POLICY_REJECT_TEXT must be one line")
+    if config.get("POLICY_MALFORMED_ACTION") not in {"DUNNO", "DEFER_IF_PERMIT"}:
+        errors.append("POLICY_MALFORMED_ACTION must be DUNNO or DEFER_IF_PERMIT")
 
     sender = config.get("MAIL_DEFAULT_SENDER")
     if sender and "@" not in parseaddr(sender)[1]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import getpass
 import signal
 import threading
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from app import blocklist, worker
+from app import blocklist, exports, worker
 from app.addresses import AddressError, parse_address, parse_network
 from app.clock import utcnow
 from app.extensions import db
@@ -96,6 +97,37 @@ def list_command() -> None:
         click.echo(
             f"{listing.network}\t{listing.listed_at.isoformat()}\t{removal}\t{listing.reason}"
         )
+
+
+@blocklist_cli.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True
+)
+@click.option(
+    "--output",
+    default="-",
+    help="File to write (replaced atomically); '-' for standard output (not for rbldnsd).",
+)
+def export_command(fmt: str, output: str) -> None:
+    """Export the active list: rbldnsd datasets, a Postfix cidr: table, or CSV.
+
+    rbldnsd writes the IPv4 dataset (ip4set) to OUTPUT and the IPv6 dataset
+    (ip6trie) to OUTPUT.ip6.
+    """
+    now = utcnow()
+    if output == "-":
+        if fmt == "rbldnsd":
+            raise InputError("--format rbldnsd writes two files: give --output FILE")
+        counts = exports.write(fmt, click.get_text_stream("stdout"), now, current_app.config)
+        where = "standard output"
+    else:
+        path = Path(output)
+        try:
+            counts = exports.export(fmt, path, now, current_app.config)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+        where = f"{path} and {exports.ip6_path(path)}" if fmt == "rbldnsd" else str(path)
+    click.echo(f"exported {counts[4]} IPv4 and {counts[6]} IPv6 listings to {where}", err=True)
 
 
 @click.command("worker")

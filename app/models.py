@@ -57,6 +57,9 @@ class Listing(db.Model):
     removal_scheduled_by: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     removed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     removed_by: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    # Set on every change, so in-memory copies of the list (the policy server)
+    # can fetch only what changed since they last looked.
+    changed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
 
     __table_args__ = (
         # One active row per network; also the index every lookup probes.
@@ -70,6 +73,7 @@ class Listing(db.Model):
             postgresql_where=sa.text("removed_at IS NULL"),
         ),
         sa.Index("ix_listing_due_removal", "removal_effective_at"),
+        sa.Index("ix_listing_changed_at", "changed_at"),
     )
 
     @property

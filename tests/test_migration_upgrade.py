@@ -1,0 +1,76 @@
+"""Migrations upgrade an existing database with data in it, on every database."""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask_migrate import downgrade, upgrade
+
+from app.extensions import db
+
+LISTED = datetime(2026, 1, 1, tzinfo=UTC)
+REMOVED = datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def test_0002_backfills_changed_at_from_existing_rows(app):
+    with app.app_context():
+        downgrade(revision="0001")
+        listing = sa.table(
+            "listing",
+            *(
+                sa.column(name)
+                for name in (
+                    "network",
+                    "version",
+                    "prefix_len",
+                    "net_start",
+                    "reason",
+                    "source",
+                    "listed_at",
+                    "listed_by",
+                    "removed_at",
+                )
+            ),
+        )
+        naive = db.engine.dialect.name == "sqlite"
+
+        def stamp(value):
+            return value.replace(tzinfo=None) if naive else value
+
+        common = {"version": 4, "reason": "r", "source": "manual", "listed_by": "t"}
+        db.session.execute(
+            sa.insert(listing),
+            [
+                {
+                    **common,
+                    "network": "192.0.2.1/32",
+                    "prefix_len": 32,
+                    "net_start": bytes([192, 0, 2, 1]),
+                    "listed_at": stamp(LISTED),
+                    "removed_at": None,
+                },
+                {
+                    **common,
+                    "network": "192.0.2.2/32",
+                    "prefix_len": 32,
+                    "net_start": bytes([192, 0, 2, 2]),
+                    "listed_at": stamp(LISTED),
+                    "removed_at": stamp(REMOVED),
+                },
+            ],
+        )
+        # A request that refers to the listing, and the listing back to it.
+        db.session.execute(
+            sa.text(
+                "INSERT INTO delist_request (public_id, email, ip, listing_id, status, locale,"
+                " created_at) VALUES ('request-id-0001', 'a@example.com', '192.0.2.1', 1,"
+                " 'scheduled', 'en', :at)"
+            ),
+            {"at": stamp(LISTED)},
+        )
+        db.session.execute(sa.text("UPDATE listing SET removal_request_id = 1 WHERE id = 1"))
+        db.session.commit()
+        upgrade()
+        from app.models import Listing
+
+        rows = db.session.scalars(sa.select(Listing).order_by(Listing.id)).all()
+        assert [row.changed_at for row in rows] == [LISTED, REMOVED]
