@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import signal
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -22,6 +24,23 @@ class InputError(click.ClickException):
     """Bad input from the operator: one line on stderr, exit status 2."""
 
     exit_code = 2
+
+
+def _log_to_stderr() -> None:
+    """Plain log lines with UTC times for the long-running commands."""
+    logging.Formatter.converter = time.gmtime
+    logging.basicConfig(
+        level=current_app.config["LOG_LEVEL"].upper(),
+        format="%(asctime)sZ %(levelname)s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S",
+    )
+
+
+def _host_port(text: str, option: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(f"{option} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:10040")
+    return host.strip("[]"), int(port)
 
 
 def _actor() -> str:
@@ -139,6 +158,7 @@ def export_command(fmt: str, output: str) -> None:
 def worker_command(once: bool, interval: int | None) -> None:
     """Deliver mail, finalise due removals and expire stale requests."""
     interval = interval or current_app.config["WORKER_POLL_SECONDS"]
+    _log_to_stderr()
     if once:
         click.echo(str(worker.run_once(utcnow())))
         return
@@ -168,16 +188,33 @@ def mail_sink_command(listen: str, mailbox: str | None) -> None:
     """Run a local SMTP server that keeps every message (for trying the portal)."""
     from app.devmail import run_sink
 
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit():
-        raise InputError(f"--listen {listen!r}: expected HOST:PORT")
+    host, port = _host_port(listen, "--listen")
     folder = mailbox or current_app.config.get("DEV_MAILBOX_DIR")
     if not folder:
         raise InputError("give --mailbox DIR or set DEV_MAILBOX_DIR")
-    run_sink(host, int(port), folder)
+    run_sink(host, port, folder)
+
+
+@click.command("policy-server")
+@click.option("--listen", default="127.0.0.1:10040", show_default=True, help="HOST:PORT")
+@with_appcontext
+def policy_server_command(listen: str) -> None:
+    """Answer Postfix policy requests (check_policy_service) from an in-memory index."""
+    from app.policy import PolicyServer
+
+    host, port = _host_port(listen, "--listen")
+    _log_to_stderr()
+    server = PolicyServer(current_app._get_current_object(), host, port)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: server.stop())
+    try:
+        server.run()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {listen}: {exc.strerror}") from None
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(blocklist_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(mail_sink_command)
+    app.cli.add_command(policy_server_command)

@@ -1,0 +1,205 @@
+"""Postfix SMTP access policy delegation server, answering from the in-memory index.
+
+Protocol: `name=value` lines ended by an empty line; one `action=...` line and
+an empty line back; many requests per connection (Postfix keeps it open).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from app import policy_index
+from app.clock import utcnow
+from app.rejection import reject_reply
+
+log = logging.getLogger("delist.policy")
+
+MAX_REQUEST_BYTES = 16 * 1024  # Postfix sends about 1 KiB
+STALL_SECONDS = 10.0  # a request started but not finished
+IDLE_SECONDS = 900.0  # no request at all (Postfix's own idle limit is 300 s)
+DUNNO = b"action=DUNNO\n\n"
+
+
+class PolicyService:
+    """Answers one policy request from the current index snapshot."""
+
+    def __init__(self, config: Mapping[str, Any], snapshot: policy_index.Snapshot):
+        self.config = config
+        self.snapshot = snapshot
+        self.malformed_reply = f"action={config['POLICY_MALFORMED_ACTION']}\n\n".encode()
+        self.requests = 0
+        self.rejected = 0
+        self.malformed = 0
+
+    def reject(self, address: str) -> bytes:
+        return f"action={reject_reply(self.config, address)}\n\n".encode()
+
+    def answer(self, request: bytes) -> bytes:
+        self.requests += 1
+        attributes = {}
+        for line in request.split(b"\n"):
+            name, sep, value = line.partition(b"=")
+            if not sep or not name:
+                return self.refuse_malformed(f"line without name=value: {line[:80]!r}")
+            attributes[name] = value
+        if attributes.get(b"request") != b"smtpd_access_policy":
+            return self.refuse_malformed(f"unknown request type {attributes.get(b'request')!r}")
+        raw = attributes.get(b"client_address", b"")
+        try:
+            address = ipaddress.ip_address(raw.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            return DUNNO  # "unknown" or empty: nothing to look up
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if self.snapshot.index.lookup(address, time.time()) is None:
+            return DUNNO
+        self.rejected += 1
+        return self.reject(str(address))
+
+    def refuse_malformed(self, why: str) -> bytes:
+        self.malformed += 1
+        log.warning("policy request malformed: %s", why)
+        return self.malformed_reply
+
+
+class PolicyProtocol(asyncio.Protocol):
+    def __init__(self, server: PolicyServer):
+        self.server = server
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self.last_activity = time.monotonic()
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc) -> None:
+        self.server.connections.discard(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.last_activity = time.monotonic()
+        self.buffer += data
+        service = self.server.service
+        while True:
+            end = self.buffer.find(b"\n\n")
+            if end < 0:
+                break
+            request = bytes(self.buffer[:end]).strip(b"\n")
+            del self.buffer[: end + 2]
+            if request:  # tolerate stray empty lines between requests
+                self.transport.write(service.answer(request))
+        if len(self.buffer) > MAX_REQUEST_BYTES:
+            self.transport.write(service.refuse_malformed("request too large"))
+            self.transport.close()
+
+
+class PolicyServer:
+    """The listening server, its stall/idle sweeper and the index refresher."""
+
+    def __init__(self, app: Flask, host: str, port: int):
+        self.app = app
+        self.host = host
+        self.port = port
+        self.connections: set[PolicyProtocol] = set()
+        self.service: PolicyService | None = None
+        self.stopping = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.ready = threading.Event()
+        self.database_down_since: float | None = None
+
+    # --- the index -------------------------------------------------------------------
+    def load_index(self) -> None:
+        """Build the index, retrying until the database answers."""
+        delay = 1.0
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            try:
+                with self.app.app_context():
+                    snapshot = policy_index.build(utcnow())
+            except Exception as exc:  # any database error: wait and try again
+                log.error("cannot load the list from the database (%s); retrying", exc)
+                self.stopping.wait(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            self.service = PolicyService(self.app.config, snapshot)
+            log.info(
+                "index loaded: %d listings in %.1f s",
+                len(snapshot.index),
+                time.monotonic() - started,
+            )
+            return
+
+    def refresh_forever(self) -> None:
+        interval = self.app.config["POLICY_REFRESH_SECONDS"]
+        while not self.stopping.wait(interval):
+            self.refresh_once()
+
+    def refresh_once(self) -> None:
+        try:
+            with self.app.app_context():
+                changed = policy_index.refresh(self.service.snapshot, utcnow())
+        except Exception as exc:  # keep answering from the index we have
+            if self.database_down_since is None:
+                self.database_down_since = time.time()
+                log.error("database unreachable (%s); answering from the last index", exc)
+            return
+        if self.database_down_since is not None:
+            log.info(
+                "database reachable again after %.0f s", time.time() - self.database_down_since
+            )
+            self.database_down_since = None
+        if changed:
+            log.info("index refreshed: %d changed listings", changed)
+
+    # --- the network side -------------------------------------------------------------
+    async def sweep(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            for connection in list(self.connections):
+                idle = now - connection.last_activity
+                if (connection.buffer and idle > STALL_SECONDS) or idle > IDLE_SECONDS:
+                    if connection.buffer:
+                        log.warning("policy client stalled mid-request; closing")
+                    connection.transport.close()
+
+    async def serve(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        server = await self.loop.create_server(
+            lambda: PolicyProtocol(self), self.host, self.port, reuse_address=True
+        )
+        self.port = server.sockets[0].getsockname()[1]
+        sweeper = asyncio.create_task(self.sweep())
+        log.info("policy server listening on %s:%d", self.host, self.port)
+        self.ready.set()
+        async with server:
+            while not self.stopping.is_set():
+                await asyncio.sleep(0.2)
+        sweeper.cancel()
+        for connection in list(self.connections):
+            connection.transport.close()
+        log.info(
+            "policy server stopped after %d requests (%d rejected, %d malformed)",
+            self.service.requests,
+            self.service.rejected,
+            self.service.malformed,
+        )
+
+    def run(self) -> None:
+        """Load the index, start the refresher, serve until stop() is called."""
+        self.load_index()
+        if self.service is None:
+            return
+        threading.Thread(target=self.refresh_forever, name="index-refresh", daemon=True).start()
+        asyncio.run(self.serve())
+
+    def stop(self) -> None:
+        self.stopping.set()

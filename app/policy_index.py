@@ -1,0 +1,137 @@
+"""An in-memory copy of the active list for answering mail servers fast.
+
+Built from the database once, then kept current from `listing.changed_at`.
+Each entry remembers its scheduled removal time, so a removal that becomes
+effective between two refreshes is honoured at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Listing
+
+# Re-read changes this far back, for transactions that committed late and clocks
+# that differ a little between hosts; applying a change twice is harmless.
+REFRESH_OVERLAP = timedelta(seconds=60)
+
+Key = tuple[int, int, int]  # (version, prefix length, first address as an int)
+
+
+class ListIndex:
+    """Addresses and ranges, IPv4 and IPv6; `lookup` costs one dict probe per prefix length."""
+
+    def __init__(self) -> None:
+        self._tables: dict[int, dict[int, dict[int, int]]] = {4: {}, 6: {}}
+        self._prefixes: dict[int, tuple[int, ...]] = {4: (), 6: ()}
+        self._removal_at: dict[Key, float] = {}
+        self._lock = threading.Lock()  # writers only; readers rely on atomic dict operations
+
+    def __len__(self) -> int:
+        return sum(len(t) for tables in self._tables.values() for t in tables.values())
+
+    def put(self, listing_id: int, key: Key, removal_at: float | None) -> None:
+        version, prefix_len, start = key
+        with self._lock:
+            table = self._tables[version].get(prefix_len)
+            if table is None:
+                table = self._tables[version][prefix_len] = {}
+                self._prefixes[version] = tuple(sorted(self._tables[version], reverse=True))
+            table[start] = listing_id
+            if removal_at is None:
+                self._removal_at.pop(key, None)
+            else:
+                self._removal_at[key] = removal_at
+
+    def discard(self, listing_id: int, key: Key) -> None:
+        """Remove the entry for `key` if it still belongs to `listing_id`."""
+        version, prefix_len, start = key
+        with self._lock:
+            table = self._tables[version].get(prefix_len)
+            if table is not None and table.get(start) == listing_id:
+                del table[start]
+                self._removal_at.pop(key, None)
+
+    def lookup(
+        self, address: ipaddress.IPv4Address | ipaddress.IPv6Address, now: float
+    ) -> int | None:
+        """The id of the most specific listing in force for `address` at `now` (epoch seconds)."""
+        version = address.version
+        bits = 32 if version == 4 else 128
+        value = int(address)
+        tables = self._tables[version]
+        for prefix_len in self._prefixes[version]:
+            shift = bits - prefix_len
+            start = value >> shift << shift
+            listing_id = tables[prefix_len].get(start)
+            if listing_id is None:
+                continue
+            removal_at = self._removal_at.get((version, prefix_len, start))
+            if removal_at is None or removal_at > now:
+                return listing_id
+        return None
+
+
+def _key(row) -> Key:
+    return (row.version, row.prefix_len, int.from_bytes(row.net_start, "big"))
+
+
+def _apply(index: ListIndex, rows: Iterable) -> int:
+    count = 0
+    for row in rows:
+        if row.removed_at is None:
+            removal = row.removal_effective_at.timestamp() if row.removal_effective_at else None
+            index.put(row.id, _key(row), removal)
+        else:
+            index.discard(row.id, _key(row))
+        count += 1
+    return count
+
+
+COLUMNS = (
+    Listing.id,
+    Listing.version,
+    Listing.prefix_len,
+    Listing.net_start,
+    Listing.removed_at,
+    Listing.removal_effective_at,
+)
+
+
+@dataclass
+class Snapshot:
+    """An index and the database time it is current as of (minus the overlap)."""
+
+    index: ListIndex
+    checkpoint: datetime
+
+
+def build(now: datetime) -> Snapshot:
+    """Load every unfinalised listing. Call in an app context."""
+    index = ListIndex()
+    rows = db.session.execute(
+        sa.select(*COLUMNS).where(Listing.removed_at.is_(None)).execution_options(yield_per=20_000)
+    )
+    _apply(index, rows)
+    db.session.rollback()
+    return Snapshot(index, now - REFRESH_OVERLAP)
+
+
+def refresh(snapshot: Snapshot, now: datetime) -> int:
+    """Apply listings changed since the last checkpoint; return how many rows were read."""
+    rows = db.session.execute(
+        sa.select(*COLUMNS)
+        .where(Listing.changed_at >= snapshot.checkpoint)
+        .order_by(Listing.changed_at, Listing.id)
+    ).all()
+    db.session.rollback()
+    count = _apply(snapshot.index, rows)
+    snapshot.checkpoint = now - REFRESH_OVERLAP
+    return count

@@ -1,0 +1,235 @@
+"""The Postfix policy service: protocol, answers from the index, refresh, robustness."""
+
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app import blocklist, policy, policy_index
+from app.addresses import parse_network
+from app.extensions import db
+from app.policy_index import ListIndex
+from tests.conftest import T0
+
+REJECT = (
+    b"action=550 5.7.606 Access denied, banned sending IP [%s]. To request removal from this "
+    b"list please visit https://delist.example.test/ and follow the directions.\n\n"
+)
+
+
+def request(address: str, **extra) -> bytes:
+    attributes = {
+        "request": "smtpd_access_policy",
+        "protocol_state": "RCPT",
+        "protocol_name": "ESMTP",
+        "client_address": address,
+        "client_name": "unknown",
+        "helo_name": "mail.example.org",
+        "sender": "someone@example.org",
+        "recipient": "user@example.test",
+        "instance": "123.456.7",
+        **extra,
+    }
+    return "".join(f"{k}={v}\n" for k, v in attributes.items()).encode() + b"\n"
+
+
+class TestListIndex:
+    def key(self, text):
+        network = ipaddress.ip_network(text)
+        return (network.version, network.prefixlen, int(network.network_address))
+
+    def test_most_specific_entry_and_nested_ranges(self):
+        index = ListIndex()
+        index.put(1, self.key("10.0.0.0/8"), None)
+        index.put(2, self.key("10.1.2.3/32"), None)
+        assert index.lookup(ipaddress.ip_address("10.1.2.3"), 0) == 2
+        assert index.lookup(ipaddress.ip_address("10.9.9.9"), 0) == 1
+        assert index.lookup(ipaddress.ip_address("11.0.0.0"), 0) is None
+
+    def test_ipv6_and_ipv4_are_kept_apart(self):
+        index = ListIndex()
+        index.put(1, self.key("2001:db8::/32"), None)
+        assert index.lookup(ipaddress.ip_address("2001:db8:ffff::1"), 0) == 1
+        assert index.lookup(ipaddress.ip_address("32.1.13.184"), 0) is None
+
+    def test_scheduled_removal_is_honoured_at_its_time(self):
+        index = ListIndex()
+        index.put(1, self.key("10.0.0.0/8"), None)
+        index.put(2, self.key("10.1.2.3/32"), 1000.0)
+        address = ipaddress.ip_address("10.1.2.3")
+        assert index.lookup(address, 999.9) == 2
+        assert index.lookup(address, 1000.0) == 1  # the range still lists it
+
+    def test_discard_only_removes_the_same_listing(self):
+        index = ListIndex()
+        index.put(7, self.key("192.0.2.1/32"), None)
+        index.discard(6, self.key("192.0.2.1/32"))  # an older row of the same network
+        assert len(index) == 1
+        index.discard(7, self.key("192.0.2.1/32"))
+        assert len(index) == 0
+
+
+def add(text, now=T0):
+    result = blocklist.add_listing(parse_network(text), "spam", actor="t", now=now)
+    db.session.commit()
+    return result.listing
+
+
+def test_index_follows_the_database_incrementally(ctx, time_machine):
+    add("203.0.113.7")
+    snapshot = policy_index.build(T0)
+    index = snapshot.index
+    assert index.lookup(ipaddress.ip_address("203.0.113.7"), T0.timestamp()) is not None
+
+    later = T0 + timedelta(seconds=10)
+    add("198.51.100.0/24", now=later)
+    blocklist.remove_listing(parse_network("203.0.113.7"), actor="t", now=later)
+    db.session.commit()
+    assert policy_index.refresh(snapshot, later) == 2
+    assert index.lookup(ipaddress.ip_address("198.51.100.50"), later.timestamp()) is not None
+    assert index.lookup(ipaddress.ip_address("203.0.113.7"), later.timestamp()) is None
+
+    # Listed again as a new row: the old row's removal must not hide it.
+    again = T0 + timedelta(seconds=20)
+    add("203.0.113.7", now=again)
+    policy_index.refresh(snapshot, again)
+    assert index.lookup(ipaddress.ip_address("203.0.113.7"), again.timestamp()) is not None
+
+
+@pytest.fixture
+def server(app):
+    """A policy server on a free loopback port, stopped after the test."""
+    with app.app_context():
+        add("203.0.113.7")
+        add("192.0.2.0/24")
+        add("2001:db8::7")
+    srv = policy.PolicyServer(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    assert srv.ready.wait(30), "policy server did not start"
+    yield srv
+    srv.stop()
+    thread.join(timeout=10)
+
+
+def connect(srv) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+    return sock
+
+
+def ask(sock, payload: bytes) -> bytes:
+    sock.sendall(payload)
+    reply = b""
+    while not reply.endswith(b"\n\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    return reply
+
+
+def test_listed_client_is_rejected_with_the_portal_address(server):
+    with connect(server) as sock:
+        assert ask(sock, request("203.0.113.7")) == REJECT % b"203.0.113.7"
+        assert ask(sock, request("192.0.2.200")) == REJECT % b"192.0.2.200"
+        assert ask(sock, request("2001:db8::7")) == REJECT % b"2001:db8::7"
+        assert ask(sock, request("203.0.113.8")) == b"action=DUNNO\n\n"
+        assert ask(sock, request("unknown")) == b"action=DUNNO\n\n"
+
+
+def test_many_requests_on_one_connection_and_pipelined(server):
+    with connect(server) as sock:
+        sock.sendall(request("203.0.113.7") + request("198.51.100.1") * 2)
+        expected = REJECT % b"203.0.113.7" + b"action=DUNNO\n\n" * 2
+        reply = b""
+        while len(reply) < len(expected):
+            reply += sock.recv(4096)
+        assert reply == expected
+
+
+def test_many_connections_at_once(server):
+    sockets = [connect(server) for _ in range(50)]
+    try:
+        for sock in sockets:
+            assert ask(sock, request("203.0.113.7")) == REJECT % b"203.0.113.7"
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"this is not a policy request\n\n",
+        b"request=something_else\nclient_address=203.0.113.7\n\n",
+        b"=value\n\n",
+    ],
+)
+def test_malformed_request_gets_dunno_and_the_connection_keeps_working(server, payload):
+    with connect(server) as sock:
+        assert ask(sock, payload) == b"action=DUNNO\n\n"
+        assert ask(sock, request("203.0.113.7")) == REJECT % b"203.0.113.7"
+    assert server.service.malformed == 1
+
+
+@pytest.mark.parametrize("app_overrides", [{"POLICY_MALFORMED_ACTION": "DEFER_IF_PERMIT"}])
+def test_malformed_action_is_configurable(server):
+    with connect(server) as sock:
+        assert ask(sock, b"garbage\n\n") == b"action=DEFER_IF_PERMIT\n\n"
+
+
+def test_oversized_request_is_answered_and_closed(server):
+    with connect(server) as sock:
+        sock.sendall(b"x=" + b"a" * (policy.MAX_REQUEST_BYTES + 10))
+        assert ask(sock, b"") == b"action=DUNNO\n\n"
+        assert sock.recv(10) == b""  # closed by the server
+    with connect(server) as sock:  # and the server is fine
+        assert ask(sock, request("203.0.113.7")) == REJECT % b"203.0.113.7"
+
+
+def test_stalled_client_is_timed_out(server, monkeypatch):
+    monkeypatch.setattr(policy, "STALL_SECONDS", 0.5)
+    with connect(server) as sock:
+        sock.sendall(b"request=smtpd_access_policy\n")  # and then nothing
+        sock.settimeout(5)
+        started = time.monotonic()
+        assert sock.recv(10) == b""
+        assert time.monotonic() - started < 4
+
+
+def test_changes_reach_the_server_within_a_refresh(app, server, time_machine):
+    later = T0 + timedelta(seconds=30)
+    time_machine.move_to(later, tick=False)
+    with app.app_context():
+        add("198.51.100.9", now=later)
+        blocklist.remove_listing(parse_network("203.0.113.7"), actor="t", now=later)
+        db.session.commit()
+    server.refresh_once()
+    with connect(server) as sock:
+        assert ask(sock, request("198.51.100.9")) == REJECT % b"198.51.100.9"
+        assert ask(sock, request("203.0.113.7")) == b"action=DUNNO\n\n"
+
+
+def test_database_outage_keeps_the_last_index_and_recovers(app, server, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger="delist.policy")
+
+    def unreachable(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT", {}, Exception("connection refused"))
+
+    real_refresh = policy_index.refresh
+    monkeypatch.setattr(policy_index, "refresh", unreachable)
+    server.refresh_once()
+    server.refresh_once()
+    with connect(server) as sock:
+        assert ask(sock, request("203.0.113.7")) == REJECT % b"203.0.113.7"
+    outage_lines = [r for r in caplog.records if "database unreachable" in r.message]
+    assert len(outage_lines) == 1  # once per outage, not once per refresh
+    monkeypatch.setattr(policy_index, "refresh", real_refresh)
+    server.refresh_once()
+    assert any("database reachable again" in r.message for r in caplog.records)
+    assert server.database_down_since is None
