@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, has_request_context, request
 
 import config
-from app.extensions import babel, csrf, db, migrate
+from app.extensions import babel, csrf, db, limiter, migrate
 
 SUPPORTED_LOCALES = ["en"]
 
@@ -26,6 +26,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder=str(config.PROJECT_ROOT / "static"),
     )
     app.config.update(settings)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)  # Retry-After on 429
     configure_database(app)
     configure_logging(app)
     register_extensions(app)
@@ -78,12 +79,15 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    limiter.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
     from app.portal import bp as portal_bp
 
     app.register_blueprint(portal_bp)
+    app.register_blueprint(api_bp)
     if app.config.get("DEV_MAILBOX_DIR"):
         from app.devmail import bp as devmail_bp
 

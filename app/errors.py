@@ -1,6 +1,6 @@
 """Error pages: every error a user can cause gets a clear page, never a traceback."""
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -17,8 +17,21 @@ MESSAGES = {
 }
 
 
+API_ERRORS = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "rate_limited",
+    500: "server_error",
+}
+
+
 def _page(code: int, title=None, message=None):
     default_title, default_message = MESSAGES.get(code, MESSAGES[400])
+    if request.path.startswith("/api/"):
+        body = {"error": API_ERRORS.get(code, "error"), "message": str(message or default_message)}
+        return jsonify(body), code
     return (
         render_template(
             "errors/error.html",

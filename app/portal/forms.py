@@ -63,5 +63,15 @@ class DelistForm(FlaskForm):
         field.data = str(self.address)
 
 
+class LookupForm(FlaskForm):
+    """A GET form: bookmarkable, nothing changes, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    ip = StringField(_l("IP address"))
+    submit = SubmitField(_l("Check"))
+
+
 class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Delist IP"))

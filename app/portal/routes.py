@@ -4,10 +4,12 @@ from flask import abort, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
 from app import delisting
+from app.addresses import AddressError, parse_address
 from app.clock import utcnow
 from app.extensions import csrf, db
+from app.lookup import look_up
 from app.portal import bp
-from app.portal.forms import ConfirmForm, DelistForm
+from app.portal.forms import MAX_IP_LENGTH, ConfirmForm, DelistForm, LookupForm
 from app.timeline import MAIL_STATES, request_mail, request_timeline
 from app.tokens import TokenError
 
@@ -33,6 +35,7 @@ def no_store_private_pages(response):
 def index():
     form = DelistForm()
     if request.method == "GET":
+        form.ip.data = request.args.get("ip", "")[:MAX_IP_LENGTH]  # from the lookup page
         return render_template("portal/index.html", form=form)
     if not form.validate_on_submit():
         return render_template("portal/index.html", form=form), 400
@@ -53,6 +56,21 @@ def index():
     if result.retry_at:
         headers["Retry-After"] = str(max(1, int((result.retry_at - now).total_seconds())))
     return response, status, headers
+
+
+@bp.get("/lookup")
+def lookup():
+    form = LookupForm(request.args)
+    text = (form.ip.data or "").strip()[:MAX_IP_LENGTH]
+    if not text:
+        return render_template("portal/lookup.html", form=form, result=None, error=None)
+    try:
+        address = parse_address(text)
+    except AddressError as exc:
+        page = render_template("portal/lookup.html", form=form, result=None, error=str(exc))
+        return page, 400
+    result = look_up(address, utcnow())
+    return render_template("portal/lookup.html", form=form, result=result, error=None)
 
 
 def _token_error(error: TokenError):

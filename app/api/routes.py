@@ -1,0 +1,29 @@
+"""GET /api/v1/lookup/<ip> and the OpenAPI document."""
+
+from flask import current_app, jsonify
+
+from app.addresses import AddressError, parse_address
+from app.api import bp
+from app.api.openapi import OPENAPI
+from app.clock import utcnow
+from app.extensions import limiter
+from app.lookup import look_up
+
+
+def _api_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+@bp.get("/lookup/<path:ip>")
+@limiter.limit(_api_limit)
+def lookup(ip: str):
+    try:
+        address = parse_address(ip)
+    except AddressError as exc:
+        return jsonify(error="invalid_address", message=str(exc)), 400
+    return jsonify(look_up(address, utcnow()).as_json())
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(OPENAPI)
