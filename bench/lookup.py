@@ -77,6 +77,7 @@ def fill(count: int, seed: int) -> list:
                 "source": "import",
                 "listed_at": NOW,
                 "listed_by": "bench",
+                "changed_at": NOW,
             }
         )
     for start in range(0, len(rows), 20_000):
