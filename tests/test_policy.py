@@ -233,3 +233,36 @@ def test_database_outage_keeps_the_last_index_and_recovers(app, server, monkeypa
     server.refresh_once()
     assert any("database reachable again" in r.message for r in caplog.records)
     assert server.database_down_since is None
+
+
+@pytest.mark.parametrize(
+    "app_overrides",
+    [{"POLICY_REJECT_CODE": "554 5.7.1", "POLICY_REJECT_TEXT": "Blocked {ip}; see {url}"}],
+)
+def test_reject_code_and_text_are_configurable(server):
+    with connect(server) as sock:
+        assert ask(sock, request("203.0.113.7")) == (
+            b"action=554 5.7.1 Blocked 203.0.113.7; see https://delist.example.test/\n\n"
+        )
+
+
+def test_ipv4_mapped_client_address_is_looked_up_as_ipv4(server):
+    with connect(server) as sock:
+        assert ask(sock, request("::ffff:203.0.113.7")) == REJECT % b"203.0.113.7"
+
+
+def test_random_garbage_never_takes_the_server_down(server):
+    import random
+
+    rng = random.Random(5)
+    for _ in range(30):
+        with connect(server) as sock:
+            garbage = bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 3000)))
+            try:
+                sock.sendall(garbage + b"\n\n")
+                sock.settimeout(2)
+                sock.recv(4096)
+            except OSError:
+                pass  # the server may close a connection it cannot make sense of
+    with connect(server) as sock:
+        assert ask(sock, request("203.0.113.7")) == REJECT % b"203.0.113.7"
