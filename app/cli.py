@@ -18,6 +18,7 @@ from app import blocklist, exports, worker
 from app.addresses import AddressError, parse_address, parse_network
 from app.clock import utcnow
 from app.extensions import db
+from app.models import Listing
 
 
 class InputError(click.ClickException):
@@ -111,11 +112,12 @@ def check_command(ip: str) -> None:
 @blocklist_cli.command("list")
 def list_command() -> None:
     """Print every active listing: network, listed at, removal at, reason."""
-    for listing in blocklist.active_listings(utcnow()):
-        removal = listing.removal_effective_at.isoformat() if listing.removal_effective_at else "-"
-        click.echo(
-            f"{listing.network}\t{listing.listed_at.isoformat()}\t{removal}\t{listing.reason}"
-        )
+    columns = (Listing.listed_at, Listing.reason)
+    for network, _version, removal_at, listed_at, reason in blocklist.active_listings(
+        utcnow(), *columns
+    ):
+        removal = removal_at.isoformat() if removal_at else "-"
+        click.echo(f"{network}\t{listed_at.isoformat()}\t{removal}\t{reason}")
 
 
 @blocklist_cli.command("export")

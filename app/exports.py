@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from app import blocklist
+from app.models import Listing
 from app.rejection import lookup_url, reject_reply
 
 FORMATS = ("csv", "rbldnsd", "postfix-cidr")
@@ -52,10 +53,13 @@ def write_csv(out: IO[str], now: datetime) -> dict[int, int]:
     counts = {4: 0, 6: 0}
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["network", "reason", "source", "listed_at", "removal_effective_at"])
-    for row in blocklist.active_listings(now):
-        removal = row.removal_effective_at.isoformat() if row.removal_effective_at else ""
-        writer.writerow([row.network, row.reason, row.source, row.listed_at.isoformat(), removal])
-        counts[row.version] += 1
+    columns = (Listing.reason, Listing.source, Listing.listed_at)
+    for network, version, removal_at, reason, source, listed_at in blocklist.active_listings(
+        now, *columns
+    ):
+        removal = removal_at.isoformat() if removal_at else ""
+        writer.writerow((network, reason, source, listed_at.isoformat(), removal))
+        counts[version] += 1
     return counts
 
 
@@ -63,12 +67,11 @@ def write_postfix_cidr(out: IO[str], now: datetime, config: Mapping[str, Any]) -
     """A check_client_access cidr: table; a range's reply names the range."""
     counts = {4: 0, 6: 0}
     out.write(f"# Blocked senders, exported {now.isoformat()}\n")
-    for row in blocklist.active_listings(now):
-        address, _, prefix_len = row.network.partition("/")
-        single = int(prefix_len) == (32 if row.version == 4 else 128)
-        shown = address if single else row.network
-        out.write(f"{row.network}\t{reject_reply(config, shown)}\n")
-        counts[row.version] += 1
+    for network, version, _removal_at in blocklist.active_listings(now):
+        address, _, prefix_len = network.partition("/")
+        single = int(prefix_len) == (32 if version == 4 else 128)
+        out.write(f"{network}\t{reject_reply(config, address if single else network)}\n")
+        counts[version] += 1
     return counts
 
 
@@ -86,9 +89,9 @@ def write_rbldnsd(
     counts = {4: 0, 6: 0}
     _rbldnsd_header(ip4, now, config, 4)
     _rbldnsd_header(ip6, now, config, 6)
-    for row in blocklist.active_listings(now):
-        (ip4 if row.version == 4 else ip6).write(row.network + "\n")
-        counts[row.version] += 1
+    for network, version, _removal_at in blocklist.active_listings(now):
+        (ip4 if version == 4 else ip6).write(network + "\n")
+        counts[version] += 1
     return counts
 
 
