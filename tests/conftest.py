@@ -8,6 +8,7 @@ import secrets
 import shutil
 import socket
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -201,6 +202,22 @@ def press_delist(client, link: str):
     page = client.get(path)
     assert page.status_code == 200, page.text
     return client.post(path, data={"csrf_token": csrf_token(page.text)})
+
+
+@contextmanager
+def running_policy_server(app):
+    """A policy server for `app` on a free loopback port, in a thread, stopped afterwards."""
+    from app.policy import PolicyServer
+
+    server = PolicyServer(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    assert server.ready.wait(30), "policy server did not start"
+    try:
+        yield server
+    finally:
+        server.stop()
+        thread.join(timeout=10)
 
 
 def run_at_once(action, argument_lists, timeout: float = 60) -> list:

@@ -1,7 +1,6 @@
 """End to end with the real software: Postfix asks our policy server, rbldnsd serves our zone."""
 
 import ipaddress
-import threading
 import time
 
 import dns.message
@@ -11,23 +10,25 @@ import dns.rdatatype
 import dns.reversename
 import pytest
 
-from app import blocklist, exports, policy, worker
+from app import blocklist, exports, worker
 from app.addresses import parse_network
 from app.clock import utcnow
 from app.extensions import db
-from tests.conftest import CONFIRM_LINK_RE, T0, free_port, press_delist, submit_form
+from tests.conftest import (
+    CONFIRM_LINK_RE,
+    T0,
+    free_port,
+    press_delist,
+    running_policy_server,
+    submit_form,
+)
 from tests.mta import Postfix, Rbldnsd, public_folder, swaks
 
 
 @pytest.fixture
 def policy_server(app):
-    srv = policy.PolicyServer(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    assert srv.ready.wait(30), "policy server did not start"
-    yield srv
-    srv.stop()
-    thread.join(timeout=10)
+    with running_policy_server(app) as srv:
+        yield srv
 
 
 @pytest.fixture

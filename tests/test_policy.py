@@ -3,7 +3,6 @@
 import ipaddress
 import logging
 import socket
-import threading
 import time
 from datetime import timedelta
 
@@ -14,7 +13,7 @@ from app import blocklist, policy, policy_index
 from app.addresses import parse_network
 from app.extensions import db
 from app.policy_index import ListIndex
-from tests.conftest import T0
+from tests.conftest import T0, running_policy_server
 
 REJECT = (
     b"action=550 5.7.606 Access denied, banned sending IP [%s]. To request removal from this "
@@ -108,13 +107,8 @@ def server(app):
         add("203.0.113.7")
         add("192.0.2.0/24")
         add("2001:db8::7")
-    srv = policy.PolicyServer(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    assert srv.ready.wait(30), "policy server did not start"
-    yield srv
-    srv.stop()
-    thread.join(timeout=10)
+    with running_policy_server(app) as srv:
+        yield srv
 
 
 def connect(srv) -> socket.socket:
