@@ -13,6 +13,7 @@ import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from flask.logging import default_handler
 
 from app import blocklist, exports, worker
 from app.addresses import AddressError, parse_address, parse_network
@@ -35,6 +36,7 @@ def _log_to_stderr() -> None:
         format="%(asctime)sZ %(levelname)s %(name)s: %(message)s",
         datefmt="%Y-%m-%dT%H:%M:%S",
     )
+    current_app.logger.removeHandler(default_handler)  # the root handler prints it once
 
 
 def _host_port(text: str, option: str) -> tuple[str, int]:
