@@ -80,6 +80,10 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "API_RATE_LIMIT": (_text, "60 per minute"),
     "RATELIMIT_STORAGE_URI": (_text, "memory://"),
     "RATELIMIT_ENABLED": (_bool, True),
+    "ADMIN_SESSION_IDLE_SECONDS": (_int, 1800),
+    "ADMIN_SESSION_MAX_SECONDS": (_int, 12 * 3600),
+    "ADMIN_LOGIN_LIMIT_PER_ACCOUNT": (_text, "5 per 15 minutes"),
+    "ADMIN_LOGIN_LIMIT_PER_ADDRESS": (_text, "20 per 15 minutes"),
     "DEV_MAILBOX_DIR": (_text, None),
     "LOG_LEVEL": (_text, "INFO"),
 }
@@ -95,6 +99,8 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "CONFIRM_TOKEN_MAX_AGE_SECONDS": (300, 7 * 86400),
     "WORKER_POLL_SECONDS": (1, 3600),
     "POLICY_REFRESH_SECONDS": (1, 3600),
+    "ADMIN_SESSION_IDLE_SECONDS": (60, 86400),
+    "ADMIN_SESSION_MAX_SECONDS": (300, 7 * 86400),
 }
 
 REJECT_CODE_RE = re.compile(r"^[45][0-9][0-9]( [45]\.[0-9]{1,3}\.[0-9]{1,3})?$")

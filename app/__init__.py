@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, has_request_context, request
 
 import config
-from app.extensions import babel, csrf, db, limiter, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 SUPPORTED_LOCALES = ["en"]
 
@@ -27,6 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(settings)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)  # Retry-After on 429
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     configure_database(app)
     configure_logging(app)
     register_extensions(app)
@@ -80,14 +81,17 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     limiter.init_app(app)
+    login_manager.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.admin import bp as admin_bp
     from app.api import bp as api_bp
     from app.portal import bp as portal_bp
 
     app.register_blueprint(portal_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(admin_bp)
     if app.config.get("DEV_MAILBOX_DIR"):
         from app.devmail import bp as devmail_bp
 

@@ -15,11 +15,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask.logging import default_handler
 
-from app import blocklist, exports, worker
+from app import blocklist, exports, operators, worker
 from app.addresses import AddressError, parse_address, parse_network
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Listing
+from app.models import OPERATOR_ROLES, Listing, Operator
 
 
 class InputError(click.ClickException):
@@ -57,7 +57,20 @@ def _network(text: str):
         raise InputError(str(exc)) from None
 
 
-blocklist_cli = AppGroup("blocklist", help="List, delist and look up addresses and ranges.")
+class CommandGroup(AppGroup):
+    """Database trouble (down, or a schema behind the code) is one clear line, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+            raise click.ClickException(
+                f"database error: {exc.orig}. Is the database reachable, and is its schema "
+                "up to date (flask --app wsgi db upgrade)?"
+            ) from None
+
+
+blocklist_cli = CommandGroup("blocklist", help="List, delist and look up addresses and ranges.")
 
 
 @blocklist_cli.command("add")
@@ -153,6 +166,96 @@ def export_command(fmt: str, output: str) -> None:
     click.echo(f"exported {counts[4]} IPv4 and {counts[6]} IPv6 listings to {where}", err=True)
 
 
+operator_cli = CommandGroup("operator", help="Operator accounts for the admin site.")
+
+
+def _operator_error(exc: Exception) -> InputError:
+    return InputError(str(exc))
+
+
+@operator_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(OPERATOR_ROLES), default="viewer", show_default=True)
+@click.option("--generate", is_flag=True, help="Make up a strong password and print it.")
+def operator_create(email: str, role: str, generate: bool) -> None:
+    """Create an operator; asks for the password twice unless --generate."""
+    if operators.find(email) is not None:
+        raise InputError(f"an operator {operators.normalise_email(email)} exists already")
+    password = operators.generate_password() if generate else _ask_password()
+    try:
+        operator = operators.create(email, password, role, actor=_actor(), now=utcnow())
+    except operators.OperatorError as exc:
+        raise _operator_error(exc) from None
+    db.session.commit()
+    click.echo(f"created {operator.email} ({operator.role})")
+    if generate:
+        click.echo(f"password: {password}")
+
+
+def _ask_password() -> str:
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        operators.check_password_rules(password)
+    except operators.OperatorError as exc:
+        raise _operator_error(exc) from None
+    return password
+
+
+@operator_cli.command("list")
+def operator_list() -> None:
+    """Every operator: email, role, active, second factor, last login."""
+    for op in db.session.scalars(sa.select(Operator).order_by(Operator.email)):
+        last = op.last_login_at.isoformat() if op.last_login_at else "never"
+        state = "active" if op.active else "disabled"
+        totp = "totp" if op.totp_secret else "no-totp"
+        click.echo(f"{op.email}\t{op.role}\t{state}\t{totp}\tlast login {last}")
+
+
+@operator_cli.command("set-password")
+@click.argument("email")
+@click.option("--generate", is_flag=True, help="Make up a strong password and print it.")
+def operator_set_password(email: str, generate: bool) -> None:
+    """Set a new password (ends the operator's sessions)."""
+    try:
+        operator = operators.get(email)
+        password = operators.generate_password() if generate else _ask_password()
+        operators.set_password(operator, password, actor=_actor(), now=utcnow())
+    except operators.OperatorError as exc:
+        raise _operator_error(exc) from None
+    db.session.commit()
+    click.echo(f"password changed for {operator.email}")
+    if generate:
+        click.echo(f"password: {password}")
+
+
+@operator_cli.command("disable")
+@click.argument("email")
+def operator_disable(email: str) -> None:
+    """Disable an operator and end their sessions."""
+    try:
+        operator = operators.get(email)
+    except operators.OperatorError as exc:
+        raise _operator_error(exc) from None
+    operators.disable(operator, actor=_actor(), now=utcnow())
+    db.session.commit()
+    click.echo(f"disabled {operator.email}")
+
+
+@operator_cli.command("enable-totp")
+@click.argument("email")
+def operator_enable_totp(email: str) -> None:
+    """Require a TOTP code at login; prints the secret and the otpauth:// URI."""
+    try:
+        operator = operators.get(email)
+    except operators.OperatorError as exc:
+        raise _operator_error(exc) from None
+    uri = operators.enable_totp(operator, actor=_actor(), now=utcnow())
+    db.session.commit()
+    click.echo(f"secret: {operator.totp_secret}")
+    click.echo(f"uri: {uri}")
+    click.echo("Add it to an authenticator app; the next login asks for a code.")
+
+
 @click.command("worker")
 @with_appcontext
 @click.option("--once", is_flag=True, help="Do one pass and exit.")
@@ -219,6 +322,7 @@ def policy_server_command(listen: str) -> None:
 
 def register(app: Flask) -> None:
     app.cli.add_command(blocklist_cli)
+    app.cli.add_command(operator_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(mail_sink_command)
     app.cli.add_command(policy_server_command)

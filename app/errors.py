@@ -52,6 +52,20 @@ def register(app: Flask) -> None:
             _l("For your safety, forms expire. Go back, reload the page and send it again."),
         )
 
+    @app.errorhandler(429)
+    def too_many(error):
+        if request.path.startswith("/admin/login"):
+            return _page(
+                429,
+                _l("Too many sign-in attempts"),
+                _l(
+                    "Sign-in is paused for this account or address after several failed "
+                    "attempts. Try again in 15 minutes, or ask another administrator to set "
+                    "a new password (flask operator set-password)."
+                ),
+            )
+        return http_error(error)
+
     # Unhandled exceptions reach this as a 500 once Flask has logged them.
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -5,6 +5,7 @@ import sqlalchemy.orm as so
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -26,6 +27,7 @@ class Base(so.DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True)
 csrf = CSRFProtect()
+login_manager = LoginManager()
 babel = Babel()
 # Limits are declared per view; storage and switches come from RATELIMIT_* settings.
 limiter = Limiter(key_func=get_remote_address)

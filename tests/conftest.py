@@ -81,9 +81,7 @@ def postgresql_url() -> str:
 
 def _truncate(url: str) -> None:
     engine = sa.create_engine(url)
-    tables = ", ".join(
-        t for t in ("audit_event", "outbox_message", "delist_request", "listing", "listing_prefix")
-    )
+    tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()

@@ -1,0 +1,7 @@
+"""Operator pages under /admin: login, dashboard, and (to come) the list's daily tools."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from app.admin import access, routes  # noqa: E402,F401  (they attach to bp)

@@ -1,0 +1,56 @@
+"""The figures an operator on call looks at first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from app.blocklist import active_at
+from app.extensions import db
+from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
+
+
+@dataclass(frozen=True)
+class Overview:
+    active_listings: int
+    removals_next_24h: int
+    pending_requests: int
+    review_requests: int
+    mail_waiting: int
+    mail_failed: int
+    recent_events: list[AuditEvent]
+
+
+def _count(statement) -> int:
+    return db.session.scalar(statement) or 0
+
+
+def overview(now: datetime) -> Overview:
+    count = sa.func.count()
+    requests = sa.select(DelistRequest.status, count).group_by(DelistRequest.status)
+    by_status = dict(db.session.execute(requests).all())
+    mail = sa.select(OutboxMessage.status, count).group_by(OutboxMessage.status)
+    by_mail = dict(db.session.execute(mail).all())
+    return Overview(
+        active_listings=_count(sa.select(count).select_from(Listing).where(active_at(now))),
+        removals_next_24h=_count(
+            sa.select(count)
+            .select_from(Listing)
+            .where(
+                Listing.removed_at.is_(None),
+                Listing.removal_effective_at > now,
+                Listing.removal_effective_at <= now + timedelta(hours=24),
+            )
+        ),
+        pending_requests=by_status.get("pending", 0),
+        review_requests=by_status.get("needs_review", 0),
+        mail_waiting=by_mail.get("queued", 0) + by_mail.get("sending", 0),
+        mail_failed=by_mail.get("failed", 0),
+        recent_events=list(
+            db.session.scalars(
+                sa.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(15)
+            )
+        ),
+    )

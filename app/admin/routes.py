@@ -1,0 +1,132 @@
+"""Admin routes: sign in (password, then TOTP when enabled), sign out, dashboard."""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app import audit, operators
+from app.admin import bp
+from app.admin.access import end_session, safe_next, start_session
+from app.admin.dashboard import overview
+from app.admin.forms import LoginForm, LogoutForm, TotpForm
+from app.clock import utcnow
+from app.extensions import db, limiter
+from app.models import Operator
+
+TOTP_STEP_SECONDS = 300  # the password step is good for this long
+
+
+def _failed(response) -> bool:
+    """Only failed attempts count towards the lockout."""
+    return response.status_code == 401
+
+
+def _per_address() -> str:
+    return current_app.config["ADMIN_LOGIN_LIMIT_PER_ADDRESS"]
+
+
+def _per_account() -> str:
+    return current_app.config["ADMIN_LOGIN_LIMIT_PER_ACCOUNT"]
+
+
+def _account_key() -> str:
+    pending = session.get("totp_operator")
+    if request.endpoint == "admin.login_totp" and pending:
+        return f"admin-login:operator-{pending}"
+    return "admin-login:" + operators.normalise_email(request.form.get("email", ""))
+
+
+def _login_limits(view):
+    view = limiter.limit(_per_address, methods=["POST"], deduct_when=_failed)(view)
+    return limiter.limit(
+        _per_account, key_func=_account_key, methods=["POST"], deduct_when=_failed
+    )(view)
+
+
+def _complete_login(operator: Operator, next_page: str | None):
+    now = utcnow()
+    start_session(operator)
+    operator.last_login_at = now
+    audit.record(
+        "operator.login", actor=operator.actor, now=now, client_address=request.remote_addr
+    )
+    db.session.commit()
+    return redirect(safe_next(next_page), code=303)
+
+
+def _record_failure(email: str, why: str) -> None:
+    audit.record(
+        "operator.login_failed",
+        actor=f"operator:{operators.normalise_email(email)}"[:254],
+        now=utcnow(),
+        client_address=request.remote_addr,
+        detail=why,
+    )
+    db.session.commit()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@_login_limits
+def login():
+    form = LoginForm(next=request.args.get("next", ""))
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(safe_next(form.next.data))
+        return render_template("admin/login.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("admin/login.html", form=form), 400
+    operator = operators.authenticate(form.email.data, form.password.data)
+    if operator is None:
+        _record_failure(form.email.data, "password")
+        form.password.errors.append(_l("The email address or the password is not right."))
+        return render_template("admin/login.html", form=form), 401
+    if operator.totp_secret:
+        session.clear()
+        session["totp_operator"] = operator.id
+        session["totp_started"] = time.time()
+        db.session.commit()  # a rehashed password
+        return redirect(url_for(".login_totp", next=form.next.data), code=303)
+    return _complete_login(operator, form.next.data)
+
+
+@bp.route("/login/totp", methods=["GET", "POST"])
+@_login_limits
+def login_totp():
+    operator_id = session.get("totp_operator")
+    operator = db.session.get(Operator, operator_id) if operator_id else None
+    fresh = time.time() - session.get("totp_started", 0) < TOTP_STEP_SECONDS
+    if operator is None or not operator.active or not fresh:
+        session.clear()
+        flash(_l("Please sign in again."), "info")
+        return redirect(url_for(".login"))
+    form = TotpForm(next=request.args.get("next", ""))
+    if request.method == "GET":
+        return render_template("admin/totp.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("admin/totp.html", form=form), 400
+    if not operators.verify_totp(operator, form.code.data, utcnow()):
+        db.session.rollback()
+        _record_failure(operator.email, "totp")
+        form.code.errors.append(_l("This code is not right, or it was used already."))
+        return render_template("admin/totp.html", form=form), 401
+    return _complete_login(operator, form.next.data)
+
+
+@bp.post("/logout")
+def logout():
+    LogoutForm().validate_on_submit()  # CSRF is checked globally; nothing else to read
+    current_user.session_epoch += 1  # every copy of this session stops working
+    audit.record("operator.logout", actor=current_user.actor, now=utcnow())
+    db.session.commit()
+    end_session()
+    flash(_l("You have signed out."), "info")
+    return redirect(url_for(".login"), code=303)
+
+
+@bp.get("/")
+def dashboard():
+    return render_template("admin/dashboard.html", overview=overview(utcnow()))

@@ -1,0 +1,267 @@
+"""Operator accounts and sign-in: argon2id, lockout, TOTP, sessions that really end, roles."""
+
+from datetime import timedelta
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from app import operators
+from app.clock import utcnow
+from app.extensions import db
+from app.models import AuditEvent, Operator
+from tests.conftest import T0, csrf_token, page_text
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def make_operator(app):
+    def make(email="admin@example.net", role="admin", totp=False, password=PASSWORD):
+        with app.app_context():
+            operator = operators.create(email, password, role, actor="test", now=utcnow())
+            secret = None
+            if totp:
+                operators.enable_totp(operator, actor="test", now=utcnow())
+                secret = operator.totp_secret
+            db.session.commit()
+            return secret
+
+    return make
+
+
+def sign_in(client, email="admin@example.net", password=PASSWORD, next_page=""):
+    page = client.get("/admin/login")
+    return client.post(
+        "/admin/login",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": email,
+            "password": password,
+            "next": next_page,
+        },
+    )
+
+
+def events(app, action):
+    with app.app_context():
+        return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)).all()
+
+
+def test_cli_creates_operators_with_argon2id_and_no_default_account(app, runner):
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Operator)) == 0
+    result = runner.invoke(
+        args=["operator", "create", "Ops@Example.net", "--role", "admin", "--generate"]
+    )
+    assert result.exit_code == 0, result.output
+    password = result.output.split("password: ")[1].strip()
+    result = runner.invoke(
+        args=["operator", "create", "viewer@example.net"],
+        input="a-long-passphrase\na-long-passphrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        operator = operators.find("ops@example.net")
+        assert operator.password_hash.startswith("$argon2id$")
+        assert operators.authenticate("ops@example.net", password) is not None
+        assert operators.find("viewer@example.net").role == "viewer"
+    listing = runner.invoke(args=["operator", "list"]).output
+    assert "ops@example.net\tadmin\tactive" in listing
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["operator", "create", "x@example.net"], "short\nshort\n", "at least 12 characters"),
+        (
+            ["operator", "create", "x@example.net"],
+            "long-enough-one\nanother-one-xx\n",
+            "do not match",
+        ),
+        (["operator", "create", "x@example.net", "--role", "root"], "", "Invalid value"),
+        (["operator", "create", "not-an-email", "--generate"], "", "not an email address"),
+        (["operator", "disable", "nobody@example.net"], "", "no operator nobody@example.net"),
+        (["operator", "set-password", "nobody@example.net", "--generate"], "", "no operator"),
+    ],
+)
+def test_cli_refuses_bad_input_clearly(runner, args, stdin, message):
+    result = runner.invoke(args=args, input=stdin)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_sign_in_and_out(app, client, make_operator):
+    make_operator()
+    response = sign_in(client)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/"
+    assert "Dashboard" in page_text(client.get("/admin/"))
+    assert len(events(app, "operator.login")) == 1
+
+    page = client.get("/admin/")
+    stolen = client.get_cookie("session").value
+    assert (
+        client.post("/admin/logout", data={"csrf_token": csrf_token(page.text)}).status_code == 303
+    )
+    assert client.get("/admin/").status_code == 302
+    # A copy of the old session cookie no longer works either.
+    client.set_cookie("session", stolen)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_wrong_password_or_unknown_account_is_refused_alike(app, client, make_operator):
+    make_operator()
+    for email, password in (
+        ("admin@example.net", "wrong-password-1"),
+        ("who@example.net", PASSWORD),
+    ):
+        response = sign_in(client, email, password)
+        assert response.status_code == 401
+        assert "The email address or the password is not right." in page_text(response)
+    assert len(events(app, "operator.login_failed")) == 2
+
+
+def test_disabled_operator_cannot_sign_in_and_loses_the_session(app, client, make_operator):
+    make_operator()
+    sign_in(client)
+    with app.app_context():
+        operators.disable(operators.get("admin@example.net"), actor="t", now=utcnow())
+        db.session.commit()
+    assert client.get("/admin/").status_code == 302
+    assert sign_in(client).status_code == 401
+
+
+@pytest.mark.parametrize("app_overrides", [{"ADMIN_LOGIN_LIMIT_PER_ACCOUNT": "3 per 15 minutes"}])
+def test_account_is_locked_after_failed_attempts_even_for_the_right_password(
+    app, client, make_operator
+):
+    make_operator()
+    for _ in range(3):
+        assert sign_in(client, password="wrong-password-1").status_code == 401
+    locked = sign_in(client)
+    assert locked.status_code == 429
+    assert "Too many sign-in attempts" in page_text(locked)
+    assert int(locked.headers["Retry-After"]) > 0
+    other = app.test_client()  # another address does not unlock the account
+    assert sign_in(other).status_code == 429
+
+
+@pytest.mark.parametrize("app_overrides", [{"ADMIN_LOGIN_LIMIT_PER_ADDRESS": "3 per 15 minutes"}])
+def test_one_address_trying_many_accounts_is_limited(app, client, make_operator):
+    make_operator()
+    for n in range(3):
+        assert sign_in(client, f"guess{n}@example.net", "wrong-password-1").status_code == 401
+    assert sign_in(client).status_code == 429
+
+
+def test_successful_sign_ins_do_not_count_towards_the_lockout(app, make_operator):
+    make_operator()
+    for _ in range(8):
+        assert sign_in(app.test_client()).status_code == 303
+
+
+def test_totp_is_required_when_enabled_and_a_code_works_once(app, client, make_operator):
+    secret = make_operator(totp=True)
+    response = sign_in(client)
+    assert response.headers["Location"].startswith("/admin/login/totp")
+    assert client.get("/admin/").status_code == 302  # the password alone is not enough
+    page = client.get(response.headers["Location"])
+    code = pyotp.TOTP(secret).at(T0)
+    wrong = client.post(
+        "/admin/login/totp", data={"csrf_token": csrf_token(page.text), "code": "000000"}
+    )
+    assert wrong.status_code == 401
+    ok = client.post("/admin/login/totp", data={"csrf_token": csrf_token(page.text), "code": code})
+    assert ok.status_code == 303
+    assert client.get("/admin/").status_code == 200
+
+    other = app.test_client()  # the same code cannot be used again
+    sign_in(other)
+    page = other.get("/admin/login/totp")
+    replay = other.post(
+        "/admin/login/totp", data={"csrf_token": csrf_token(page.text), "code": code}
+    )
+    assert replay.status_code == 401
+
+
+def test_idle_and_absolute_session_timeouts(app, client, make_operator, time_machine):
+    make_operator()
+    sign_in(client)
+    time_machine.move_to(T0 + timedelta(minutes=29))
+    assert client.get("/admin/").status_code == 200
+    time_machine.move_to(T0 + timedelta(minutes=29 + 31))
+    assert client.get("/admin/").status_code == 302  # idle too long
+
+    sign_in(client)
+    start = T0 + timedelta(minutes=60)
+    for minutes in range(20, 12 * 60, 20):  # active all the time
+        time_machine.move_to(start + timedelta(minutes=minutes))
+        assert client.get("/admin/").status_code == 200
+    time_machine.move_to(start + timedelta(hours=12, minutes=1))
+    assert client.get("/admin/").status_code == 302  # absolute limit
+
+
+@pytest.mark.parametrize(
+    ("next_page", "expected"),
+    [
+        ("/admin/", "/admin/"),
+        ("https://evil.example.org/admin/", "/admin/"),
+        ("//evil.example.org/admin/", "/admin/"),
+        ("/admin//evil.example.org", "/admin/"),
+        ("/portal-page", "/admin/"),
+    ],
+)
+def test_next_only_leads_to_our_admin_pages(client, make_operator, next_page, expected):
+    make_operator()
+    assert sign_in(client, next_page=next_page).headers["Location"] == expected
+
+
+def test_old_password_hashes_are_upgraded_on_sign_in(app, client, make_operator):
+    make_operator()
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    with app.app_context():
+        operators.get("admin@example.net").password_hash = weak
+        db.session.commit()
+    assert sign_in(client).status_code == 303
+    with app.app_context():
+        assert operators.get("admin@example.net").password_hash != weak
+
+
+def admin_rules(app):
+    return [r for r in app.url_map.iter_rules() if r.rule.startswith("/admin")]
+
+
+def concrete(rule) -> str:
+    return rule.rule.replace("<", "").replace(">", "").replace("int:", "1")
+
+
+def test_every_admin_url_refuses_anonymous_users(app, client):
+    rules = admin_rules(app)
+    assert len(rules) >= 4
+    for rule in rules:
+        if rule.endpoint in ("admin.login", "admin.login_totp"):
+            continue
+        url = concrete(rule)
+        if "GET" in rule.methods:
+            response = client.get(url)
+            assert response.status_code == 302, url
+            assert response.headers["Location"].startswith("/admin/login"), url
+        if "POST" in rule.methods:
+            assert client.post(url).status_code in (400, 401), url  # CSRF or sign-in first
+
+
+def test_viewers_may_read_but_not_change_anything(app, client, make_operator):
+    make_operator("viewer@example.net", role="viewer")
+    sign_in(client, "viewer@example.net")
+    app.config["WTF_CSRF_ENABLED"] = False  # reach the role check behind CSRF
+    for rule in admin_rules(app):
+        if rule.endpoint in ("admin.login", "admin.login_totp", "admin.logout"):
+            continue
+        url = concrete(rule)
+        if "GET" in rule.methods:
+            assert client.get(url).status_code == 200, url
+        for method in rule.methods - {"GET", "HEAD", "OPTIONS"}:
+            assert client.open(url, method=method).status_code == 403, url
