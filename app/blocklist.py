@@ -142,11 +142,31 @@ def remove_listing(network: IPNetwork, *, actor: str, now: datetime) -> Listing 
     listing = _unfinalised(network)
     if listing is None or not listing.is_listed_at(now):
         return None
+    remove(listing, actor=actor, now=now)
+    return listing
+
+
+def remove(listing: Listing, *, actor: str, now: datetime, why: str | None = None) -> None:
+    """End `listing` now (an operator's decision)."""
     listing.removed_at = now
     listing.removed_by = actor
     listing.changed_at = now
-    audit.record("listing.removed", actor=actor, now=now, listing=listing)
-    return listing
+    audit.record("listing.removed", actor=actor, now=now, listing=listing, detail=why)
+
+
+def cancel_removal(listing: Listing, *, actor: str, now: datetime, why: str) -> None:
+    """Keep `listing` after all; the request that scheduled its removal is cancelled."""
+    request_id = listing.removal_request_id
+    listing.removal_effective_at = None
+    listing.removal_request_id = None
+    listing.removal_scheduled_by = None
+    listing.changed_at = now
+    audit.record("removal.cancelled", actor=actor, now=now, listing=listing, detail=why)
+    request = db.session.get(DelistRequest, request_id) if request_id else None
+    if request is not None and request.status == "scheduled":
+        request.status = "cancelled"
+        request.closed_at = now
+        audit.record("request.cancelled", actor=actor, now=now, request=request, detail=why)
 
 
 def schedule_removal(

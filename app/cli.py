@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from flask.logging import default_handler
 
-from app import blocklist, exports, operators, worker
+from app import blocklist, exports, importer, operators, worker
 from app.addresses import AddressError, parse_address, parse_network
 from app.clock import utcnow
 from app.extensions import db
@@ -133,6 +133,25 @@ def list_command() -> None:
     ):
         removal = removal_at.isoformat() if removal_at else "-"
         click.echo(f"{network}\t{listed_at.isoformat()}\t{removal}\t{reason}")
+
+
+@blocklist_cli.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--reason", default=None, help="Reason for lines that do not give their own.")
+def import_command(file, reason: str | None) -> None:
+    """Import addresses and ranges: a plain list (one per line, # comments) or a CSV
+    with a `network` column (and optional `reason`, `notes`). Bad lines are reported
+    and skipped; the rest goes in as one transaction."""
+    report = importer.import_listings(
+        importer.read_entries(importer.decode(file.read())),
+        reason=reason,
+        actor=_actor(),
+        now=utcnow(),
+    )
+    db.session.commit()
+    for line_no, text, why in report.rejected:
+        click.echo(f"line {line_no}: {text}: {why}", err=True)
+    click.echo(report.summary())
 
 
 @blocklist_cli.command("export")

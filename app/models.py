@@ -33,6 +33,7 @@ class UTCDateTime(sa.TypeDecorator):
 
 # Requests in these states hold their IP: at most one such request per IP.
 OPEN_REQUEST_STATUSES = ("pending", "needs_review", "scheduled")
+REQUEST_STATUSES = (*OPEN_REQUEST_STATUSES, "done", "expired", "denied", "cancelled")
 
 
 class Listing(db.Model):
@@ -75,6 +76,8 @@ class Listing(db.Model):
         ),
         sa.Index("ix_listing_due_removal", "removal_effective_at"),
         sa.Index("ix_listing_changed_at", "changed_at"),
+        # Every row, removed ones too: operators search the history by address.
+        sa.Index("ix_listing_network_key", "version", "prefix_len", "net_start"),
     )
 
     @property

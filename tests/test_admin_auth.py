@@ -1,5 +1,6 @@
 """Operator accounts and sign-in: argon2id, lockout, TOTP, sessions that really end, roles."""
 
+import re
 from datetime import timedelta
 
 import pyotp
@@ -235,7 +236,19 @@ def admin_rules(app):
 
 
 def concrete(rule) -> str:
-    return rule.rule.replace("<", "").replace(">", "").replace("int:", "1")
+    """A URL for the rule: numeric parts become 1 (the first record of each kind)."""
+    return re.sub(r"<int:\w+>", "1", re.sub(r"<(?:string:)?(\w+)>", r"\1", rule.rule))
+
+
+@pytest.fixture
+def records(app):
+    """One record of each kind, so that /admin/<kind>/1 pages exist."""
+    with app.app_context():
+        from app import blocklist
+        from app.addresses import parse_network
+
+        blocklist.add_listing(parse_network("203.0.113.7"), "spam", actor="t", now=utcnow())
+        db.session.commit()
 
 
 def test_every_admin_url_refuses_anonymous_users(app, client):
@@ -253,7 +266,7 @@ def test_every_admin_url_refuses_anonymous_users(app, client):
             assert client.post(url).status_code in (400, 401), url  # CSRF or sign-in first
 
 
-def test_viewers_may_read_but_not_change_anything(app, client, make_operator):
+def test_viewers_may_read_but_not_change_anything(app, client, make_operator, records):
     make_operator("viewer@example.net", role="viewer")
     sign_in(client, "viewer@example.net")
     app.config["WTF_CSRF_ENABLED"] = False  # reach the role check behind CSRF

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField, SubmitField
+from wtforms import HiddenField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 
@@ -23,3 +23,29 @@ class TotpForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     submit = SubmitField(_l("Sign out"))
+
+
+class ListingForm(FlaskForm):
+    network = StringField(
+        _l("Address or CIDR range"),
+        validators=[InputRequired(), Length(max=100)],
+        description=_l("e.g. 203.0.113.7 or 198.51.100.0/24"),
+    )
+    reason = StringField(
+        _l("Reason"),
+        validators=[InputRequired(), Length(max=500)],
+        description=_l("Shown to senders who look the address up."),
+    )
+    notes = TextAreaField(
+        _l("Evidence and notes"),
+        validators=[Length(max=5000)],
+        description=_l("For operators only."),
+    )
+    submit = SubmitField(_l("Add listing"))
+
+
+class ActionForm(FlaskForm):
+    """An admin action on one record; the reason goes into the audit log."""
+
+    why = StringField(_l("Why"), validators=[InputRequired(), Length(max=500)])
+    submit = SubmitField(_l("Confirm"))

@@ -1,0 +1,117 @@
+"""Finding listings for operators: by address, by CIDR, by reason; keyset pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from app.addresses import AddressError, containing_keys, parse_address, parse_network
+from app.extensions import db
+from app.models import Listing, ListingPrefix
+
+PAGE_SIZE = 50
+STATES = ("active", "scheduled", "removed", "all")
+
+
+class SearchError(ValueError):
+    """A search the operator typed that cannot be understood; str() says why."""
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Listing]
+    next_cursor: int | None
+
+
+def _prefix_lens(version: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            sa.select(ListingPrefix.prefix_len).where(ListingPrefix.version == version)
+        )
+    )
+
+
+def _key_probe(key) -> sa.Select:
+    return sa.select(Listing.id).where(
+        Listing.version == key.version,
+        Listing.prefix_len == key.prefix_len,
+        Listing.net_start == key.net_start,
+    )
+
+
+def _ids_in(selects: list[sa.Select]) -> sa.ColumnElement[bool]:
+    if not selects:
+        return sa.false()
+    return Listing.id.in_(selects[0] if len(selects) == 1 else sa.union_all(*selects))
+
+
+def _containing(address, prefix_lens: list[int]) -> list[sa.Select]:
+    return [_key_probe(key) for key in containing_keys(address, prefix_lens)]
+
+
+def _within(network) -> list[sa.Select]:
+    """Listings inside `network`: one index range per longer prefix length in use."""
+    first = network.network_address
+    last = network.broadcast_address
+    selects = []
+    for prefix_len in _prefix_lens(network.version):
+        if prefix_len < network.prefixlen:
+            continue
+        [low] = containing_keys(first, [prefix_len])
+        [high] = containing_keys(last, [prefix_len])
+        selects.append(
+            sa.select(Listing.id).where(
+                Listing.version == network.version,
+                Listing.prefix_len == prefix_len,
+                Listing.net_start.between(low.net_start, high.net_start),
+            )
+        )
+    return selects
+
+
+def _match(q: str) -> sa.ColumnElement[bool]:
+    if "/" in q:
+        try:
+            network = parse_network(q)
+        except AddressError as exc:
+            raise SearchError(str(exc)) from None
+        shorter = [p for p in _prefix_lens(network.version) if p < network.prefixlen]
+        return _ids_in(_within(network) + _containing(network.network_address, shorter))
+    try:
+        address = parse_address(q)
+    except AddressError:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return Listing.reason.ilike(f"%{escaped}%", escape="\\")
+    return _ids_in(_containing(address, _prefix_lens(address.version)))
+
+
+def _state(state: str, now: datetime) -> sa.ColumnElement[bool]:
+    unfinalised = Listing.removed_at.is_(None)
+    scheduled = sa.and_(unfinalised, Listing.removal_effective_at > now)
+    if state == "active":
+        return sa.and_(
+            unfinalised,
+            sa.or_(Listing.removal_effective_at.is_(None), Listing.removal_effective_at > now),
+        )
+    if state == "scheduled":
+        return scheduled
+    if state == "removed":
+        return sa.or_(Listing.removed_at.is_not(None), Listing.removal_effective_at <= now)
+    return sa.true()
+
+
+def search(q: str, state: str, after: int | None, now: datetime) -> Page:
+    """One page of listings, newest first; `after` is the last id of the previous page."""
+    if state not in STATES:
+        raise SearchError(f"unknown state {state!r}")
+    statement = sa.select(Listing).where(_state(state, now))
+    q = q.strip()[:200]
+    if q:
+        statement = statement.where(_match(q))
+    if after is not None:
+        statement = statement.where(Listing.id < after)
+    rows = list(db.session.scalars(statement.order_by(Listing.id.desc()).limit(PAGE_SIZE + 1)))
+    next_cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
+    return Page(rows[:PAGE_SIZE], next_cursor)

@@ -1,0 +1,160 @@
+"""Admin pages for listings: search, detail with history, add, remove, cancel, list again."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app import blocklist
+from app.addresses import AddressError, parse_network
+from app.admin import bp
+from app.admin.forms import ActionForm, ListingForm
+from app.admin.listing_search import STATES, SearchError, search
+from app.clock import utcnow
+from app.extensions import db
+from app.models import AuditEvent, DelistRequest, Listing
+
+
+@bp.get("/listings")
+def listings():
+    q = request.args.get("q", "")
+    state = request.args.get("state", "active")
+    after = request.args.get("after", type=int)
+    try:
+        page = search(q, state, after, utcnow())
+        error = None
+    except SearchError as exc:
+        page, error = None, str(exc)
+    status = 400 if error else 200
+    page_html = render_template(
+        "admin/listings.html",
+        page=page,
+        q=q,
+        state=state,
+        states=STATES,
+        error=error,
+        now=utcnow(),
+    )
+    return page_html, status
+
+
+def _listing_or_404(listing_id: int) -> Listing:
+    listing = db.session.get(Listing, listing_id)
+    if listing is None:
+        abort(404)
+    return listing
+
+
+@bp.get("/listings/<int:listing_id>")
+def listing(listing_id: int):
+    item = _listing_or_404(listing_id)
+    history = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.listing_id == item.id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    requests = db.session.scalars(
+        sa.select(DelistRequest)
+        .where(DelistRequest.listing_id == item.id)
+        .order_by(DelistRequest.id.desc())
+    ).all()
+    same_network = db.session.scalars(
+        sa.select(Listing)
+        .where(
+            Listing.version == item.version,
+            Listing.prefix_len == item.prefix_len,
+            Listing.net_start == item.net_start,
+            Listing.id != item.id,
+        )
+        .order_by(Listing.id.desc())
+    ).all()
+    return render_template(
+        "admin/listing.html",
+        item=item,
+        history=history,
+        requests=requests,
+        same_network=same_network,
+        now=utcnow(),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/listings/new", methods=["GET", "POST"])
+def listing_new():
+    form = ListingForm(network=request.args.get("network", ""))
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("admin/listing_new.html", form=form), status
+    try:
+        network = parse_network(form.network.data)
+    except AddressError as exc:
+        form.network.errors.append(str(exc))
+        return render_template("admin/listing_new.html", form=form), 400
+    result = blocklist.add_listing(
+        network,
+        form.reason.data.strip(),
+        actor=current_user.actor,
+        now=utcnow(),
+        notes=form.notes.data.strip() or None,
+    )
+    db.session.commit()
+    if result.created:
+        flash(_l("%(network)s is listed.", network=result.listing.network))
+    else:
+        flash(_l("%(network)s was listed already.", network=result.listing.network))
+    return redirect(url_for(".listing", listing_id=result.listing.id), code=303)
+
+
+def _act(listing_id: int, action) -> object:
+    item = _listing_or_404(listing_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash(_l("Say why: the reason goes into the audit log."))
+        return redirect(url_for(".listing", listing_id=item.id), code=303)
+    message = action(item, form.why.data.strip(), utcnow())
+    db.session.commit()
+    flash(message)
+    return redirect(url_for(".listing", listing_id=item.id), code=303)
+
+
+@bp.post("/listings/<int:listing_id>/remove")
+def listing_remove(listing_id: int):
+    def remove(item: Listing, why: str, now):
+        if not item.is_listed_at(now):
+            return _l("This listing is not in force; nothing was changed.")
+        blocklist.remove(item, actor=current_user.actor, now=now, why=why)
+        return _l("Removed now.")
+
+    return _act(listing_id, remove)
+
+
+@bp.post("/listings/<int:listing_id>/cancel-removal")
+def listing_cancel_removal(listing_id: int):
+    def cancel(item: Listing, why: str, now):
+        if not item.is_listed_at(now) or item.removal_effective_at is None:
+            return _l("No removal is waiting; nothing was changed.")
+        blocklist.cancel_removal(item, actor=current_user.actor, now=now, why=why)
+        return _l("The scheduled removal is cancelled; the listing stays.")
+
+    return _act(listing_id, cancel)
+
+
+@bp.post("/listings/<int:listing_id>/relist")
+def listing_relist(listing_id: int):
+    item = _listing_or_404(listing_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash(_l("Say why: the reason goes into the audit log."))
+        return redirect(url_for(".listing", listing_id=item.id), code=303)
+    result = blocklist.add_listing(
+        parse_network(item.network),
+        form.why.data.strip(),
+        actor=current_user.actor,
+        now=utcnow(),
+        notes=f"listed again after listing #{item.id}",
+    )
+    db.session.commit()
+    flash(_l("Listed again.") if result.created else _l("It is listed already."))
+    return redirect(url_for(".listing", listing_id=result.listing.id), code=303)

@@ -1,0 +1,160 @@
+"""Bulk import of addresses and ranges from a plain list or a CSV file.
+
+A bad line never stops the import: it is reported with its line number and why.
+The good lines go in as one transaction (the caller commits), so a real error
+leaves nothing half-imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app import audit, blocklist
+from app.addresses import AddressError, network_key, parse_network
+from app.clock import utcnow
+from app.extensions import db
+from app.models import Listing, ListingPrefix
+
+MAX_REASON = 500
+BATCH = 20_000
+MAX_REPORTED_REJECTS = 1000
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    already_listed: int = 0
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, text, why)
+    rejected_count: int = 0
+
+    def reject(self, line_no: int, text: str, why: str) -> None:
+        self.rejected_count += 1
+        if len(self.rejected) < MAX_REPORTED_REJECTS:
+            self.rejected.append((line_no, text[:100], why))
+
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.already_listed} already listed, "
+            f"{self.rejected_count} rejected"
+        )
+
+
+@dataclass(frozen=True)
+class Entry:
+    line_no: int
+    text: str
+    reason: str | None
+    notes: str | None
+
+
+def read_entries(lines: Iterable[str]) -> Iterator[Entry]:
+    """Entries from a plain list (one per line, # comments) or a CSV with a network column."""
+    lines = iter(lines)
+    first = next(lines, None)
+    if first is None:
+        return
+    header = [cell.strip().lower() for cell in next(csv.reader([first]))]
+    if "network" in header:
+        reader = csv.DictReader(
+            (line for line in lines), fieldnames=header, restkey="_extra", restval=""
+        )
+        for line_no, row in enumerate(reader, start=2):
+            text = (row.get("network") or "").strip()
+            if text and not text.startswith("#"):
+                yield Entry(line_no, text, _clean(row.get("reason")), _clean(row.get("notes")))
+        return
+    for line_no, line in enumerate([first, *lines], start=1):
+        text = line.split("#", 1)[0].split(";", 1)[0].strip()
+        if text:
+            yield Entry(line_no, text, None, None)
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def decode(data: bytes) -> Iterator[str]:
+    """Lines of an uploaded file (UTF-8, with or without BOM; Latin-1 as a fallback)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    return iter(io.StringIO(text))
+
+
+def import_listings(
+    entries: Iterable[Entry], *, reason: str | None, actor: str, now: datetime, source="import"
+) -> ImportReport:
+    """Add every new network; count those already listed; reject bad lines."""
+    report = ImportReport()
+    blocklist.finalise_due_removals(now, limit=None)
+    active = {
+        (v, p, s)
+        for v, p, s in db.session.execute(
+            sa.select(Listing.version, Listing.prefix_len, Listing.net_start).where(
+                Listing.removed_at.is_(None)
+            )
+        )
+    }
+    rows, prefixes = [], set()
+    for entry in entries:
+        try:
+            network = parse_network(entry.text)
+        except AddressError as exc:
+            report.reject(entry.line_no, entry.text, str(exc))
+            continue
+        why = (entry.reason or reason or "").strip()
+        if not why:
+            report.reject(entry.line_no, entry.text, "no reason (give one for the whole file)")
+            continue
+        if len(why) > MAX_REASON:
+            report.reject(entry.line_no, entry.text, f"reason longer than {MAX_REASON}")
+            continue
+        key = network_key(network)
+        if key in active:
+            report.already_listed += 1
+            continue
+        active.add(key)
+        prefixes.add((network.version, network.prefixlen))
+        rows.append(
+            {
+                "network": str(network),
+                **key._asdict(),
+                "reason": why,
+                "notes": entry.notes,
+                "source": source,
+                "listed_at": now,
+                "listed_by": actor,
+                "changed_at": now,
+            }
+        )
+    for start in range(0, len(rows), BATCH):
+        db.session.execute(sa.insert(Listing), rows[start : start + BATCH])
+    if prefixes:
+        insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else pg_insert
+        db.session.execute(
+            insert(ListingPrefix)
+            .values([{"version": v, "prefix_len": p} for v, p in sorted(prefixes)])
+            .on_conflict_do_nothing()
+        )
+    report.added = len(rows)
+    if rows:
+        # Stamp the change at the end: a long import must not be older than the
+        # policy server's refresh window by the time it commits.
+        db.session.execute(
+            sa.update(Listing)
+            .where(Listing.changed_at == now, Listing.source == source, Listing.listed_by == actor)
+            .values(changed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    audit.record("listing.imported", actor=actor, now=now, detail=report.summary())
+    return report

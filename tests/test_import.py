@@ -1,0 +1,102 @@
+"""Bulk import: plain lists and CSV, good, bad and duplicate lines, all or nothing."""
+
+import pytest
+import sqlalchemy as sa
+
+from app import blocklist, importer
+from app.addresses import parse_network
+from app.extensions import db
+from app.models import Listing
+from tests.conftest import T0
+
+DROP = "tests/data/spamhaus-drop-2015.netset"
+
+
+def run(lines, reason="spam"):
+    return importer.import_listings(importer.read_entries(lines), reason=reason, actor="t", now=T0)
+
+
+def count(source=None):
+    statement = sa.select(sa.func.count()).select_from(Listing)
+    if source:
+        statement = statement.where(Listing.source == source)
+    return db.session.scalar(statement)
+
+
+def test_plain_list_with_comments_bad_and_duplicate_lines(ctx):
+    blocklist.add_listing(parse_network("192.0.2.1"), "manual", actor="t", now=T0)
+    report = run(
+        [
+            "# a comment\n",
+            "203.0.113.7\n",
+            "198.51.100.0/24 ; a note\n",
+            "192.0.2.1\n",
+            "203.0.113.7\n",
+            "not-an-address\n",
+            "10.0.0.1/8\n",
+            "\n",
+            "2001:db8::/32 # v6\n",
+        ]
+    )
+    db.session.commit()
+    assert (report.added, report.already_listed, report.rejected_count) == (3, 2, 2)
+    assert [(line, why.split(" ")[0]) for line, _, why in report.rejected] == [
+        (6, "'not-an-address'"),
+        (7, "10.0.0.1/8"),
+    ]
+    assert count("import") == 3
+
+
+def test_csv_with_reasons_per_row(ctx):
+    report = run(
+        ["network,reason,notes\n", "203.0.113.7,Spam trap,seen twice\n", "198.51.100.7,,\n"],
+        reason=None,
+    )
+    db.session.commit()
+    assert report.added == 1
+    assert report.rejected == [(3, "198.51.100.7", "no reason (give one for the whole file)")]
+    listing = db.session.scalar(sa.select(Listing))
+    assert (listing.reason, listing.notes) == ("Spam trap", "seen twice")
+
+
+def test_real_drop_list_imports_and_a_second_run_changes_nothing(ctx):
+    with open(DROP, "rb") as handle:
+        data = handle.read()
+    report = run(importer.decode(data))
+    db.session.commit()
+    assert (report.added, report.rejected_count) == (683, 0)
+    again = run(importer.decode(data))
+    assert (again.added, again.already_listed) == (0, 683)
+    assert blocklist.find_listing(parse_network("1.4.0.1").network_address, T0).network == (
+        "1.4.0.0/17"
+    )
+
+
+def test_a_real_error_leaves_nothing_half_imported(ctx, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH", 10)
+    calls = {"n": 0}
+    real_execute = db.session.execute
+
+    def failing_execute(statement, *args, **kwargs):
+        table = getattr(statement, "table", None)
+        if getattr(table, "name", None) == "listing" and statement.is_insert:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
+        return real_execute(statement, *args, **kwargs)
+
+    monkeypatch.setattr(db.session, "execute", failing_execute)
+    with pytest.raises(sa.exc.OperationalError):
+        run([f"198.51.100.{i}\n" for i in range(50)])
+    db.session.rollback()
+    monkeypatch.undo()
+    assert count() == 0
+
+
+def test_cli_import_reports_each_rejected_line(runner, tmp_path):
+    path = tmp_path / "list.txt"
+    path.write_text("203.0.113.7\nbogus\n203.0.113.7\n")
+    result = runner.invoke(args=["blocklist", "import", str(path), "--reason", "Spam"])
+    assert result.exit_code == 0, result.output
+    assert "line 2: bogus:" in result.output
+    assert "1 added, 1 already listed, 1 rejected" in result.output
