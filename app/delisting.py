@@ -296,3 +296,60 @@ def sender_status(request: DelistRequest, now: datetime) -> str:
     if request.status == "pending" and request.expires_at <= now:
         return "expired"
     return request.status
+
+
+def _queue_decision(request: DelistRequest, approved: bool, why: str, now: datetime) -> None:
+    outbox.enqueue(
+        "decision",
+        recipient=request.email,
+        subject=_l("Your request to remove %(ip)s from our blocked-senders list", ip=request.ip),
+        template="decision",
+        context={
+            "request": request,
+            "approved": approved,
+            "why": why,
+            "status_url": public_url("portal.status", public_id=request.public_id),
+        },
+        now=now,
+        request=request,
+        locale=request.locale,
+    )
+
+
+def approve(request: DelistRequest, *, actor: str, why: str, now: datetime) -> None:
+    """An operator lets a reviewed request through: the removal is scheduled as usual."""
+    if request.status != "needs_review":
+        raise ValueError(f"request is {request.status}, not waiting for review")
+    listing = blocklist.find_listing(parse_address(request.ip), now)
+    audit.record("request.approved", actor=actor, now=now, request=request, detail=why)
+    if listing is None:
+        request.status = "done"
+        request.removal_effective_at = now
+        request.closed_at = now
+    else:
+        delay = timedelta(seconds=current_app.config["DELIST_DELAY_SECONDS"])
+        request.status = "scheduled"
+        request.listing_id = listing.id
+        request.removal_effective_at = blocklist.schedule_removal(
+            listing, now + delay, request=request, actor=actor, now=now
+        )
+    _queue_decision(request, True, why, now)
+
+
+def deny(request: DelistRequest, *, actor: str, why: str, now: datetime) -> None:
+    """An operator refuses a reviewed request; the sender is told why."""
+    if request.status != "needs_review":
+        raise ValueError(f"request is {request.status}, not waiting for review")
+    request.status = "denied"
+    request.closed_at = now
+    audit.record("request.denied", actor=actor, now=now, request=request, detail=why)
+    _queue_decision(request, False, why, now)
+
+
+def send_new_link(request: DelistRequest, *, actor: str, now: datetime) -> None:
+    """A fresh confirmation link for a pending request (the older one stops working)."""
+    listing = blocklist.find_listing(parse_address(request.ip), now)
+    if request.status != "pending" or listing is None:
+        raise ValueError("only a pending request for a listed address can get a new link")
+    _queue_confirmation(request, listing, now)
+    audit.record("request.link_reissued", actor=actor, now=now, request=request)

@@ -7,6 +7,7 @@ reader (rbldnsd re-reading on mtime, Postfix, a cron job) never sees half a file
 from __future__ import annotations
 
 import csv
+import io
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -49,9 +50,11 @@ def atomic_writer(path: Path) -> Iterator[IO[str]]:
         raise
 
 
-def write_csv(out: IO[str], now: datetime) -> dict[int, int]:
-    counts = {4: 0, 6: 0}
-    writer = csv.writer(out, lineterminator="\n")
+def csv_chunks(now: datetime, counts: dict[int, int] | None = None) -> Iterator[str]:
+    """The active list as CSV text, in chunks of about 64 KiB (for streaming)."""
+    counts = counts if counts is not None else {4: 0, 6: 0}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["network", "reason", "source", "listed_at", "removal_effective_at"])
     columns = (Listing.reason, Listing.source, Listing.listed_at)
     for network, version, removal_at, reason, source, listed_at in blocklist.active_listings(
@@ -60,6 +63,17 @@ def write_csv(out: IO[str], now: datetime) -> dict[int, int]:
         removal = removal_at.isoformat() if removal_at else ""
         writer.writerow((network, reason, source, listed_at.isoformat(), removal))
         counts[version] += 1
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def write_csv(out: IO[str], now: datetime) -> dict[int, int]:
+    counts = {4: 0, 6: 0}
+    for chunk in csv_chunks(now, counts):
+        out.write(chunk)
     return counts
 
 

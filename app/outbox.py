@@ -187,3 +187,39 @@ def deliver_due(
             db.session.commit()
             report.sent += 1
     return report
+
+
+def resend(message: OutboxMessage, *, actor: str, now: datetime) -> OutboxMessage:
+    """Deliver a failed message again, or a copy of a delivered one that holds no secret."""
+    if message.status == "failed":
+        message.status = "queued"
+        message.attempts = 0
+        message.next_attempt_at = now
+        message.last_error = None
+        again = message
+    elif message.status == "sent" and message.kind != "confirmation":
+        again = OutboxMessage(
+            kind=message.kind,
+            request_id=message.request_id,
+            recipient=message.recipient,
+            subject=message.subject,
+            body_text=message.body_text,
+            body_html=message.body_html,
+            message_id=make_msgid(domain=message.message_id.rpartition("@")[2].rstrip(">")),
+            status="queued",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        db.session.add(again)
+        db.session.flush()
+    else:
+        raise ValueError(f"a {message.status} {message.kind} message cannot be sent again")
+    audit.record(
+        "mail.resent",
+        actor=actor,
+        now=now,
+        request=message.request,
+        detail=f"message {message.id} ({message.kind})",
+    )
+    return again

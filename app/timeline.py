@@ -22,6 +22,9 @@ LABELS = {
     "removal.scheduled": _l("Removal scheduled"),
     "request.done": _l("Removal took effect"),
     "request.expired": _l("Link expired without confirmation"),
+    "request.approved": _l("Approved by an operator"),
+    "request.denied": _l("Refused by an operator"),
+    "request.cancelled": _l("Removal cancelled by an operator"),
 }
 
 MAIL_STATES = {

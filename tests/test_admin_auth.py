@@ -246,8 +246,22 @@ def records(app):
     with app.app_context():
         from app import blocklist
         from app.addresses import parse_network
+        from app.models import DelistRequest
 
-        blocklist.add_listing(parse_network("203.0.113.7"), "spam", actor="t", now=utcnow())
+        listing = blocklist.add_listing(
+            parse_network("203.0.113.7"), "spam", actor="t", now=utcnow()
+        ).listing
+        db.session.add(
+            DelistRequest(
+                public_id="request-id-walk",
+                email="s@example.org",
+                ip="203.0.113.7",
+                listing_id=listing.id,
+                status="needs_review",
+                locale="en",
+                created_at=utcnow(),
+            )
+        )
         db.session.commit()
 
 

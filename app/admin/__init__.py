@@ -4,4 +4,12 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from app.admin import access, listings, routes  # noqa: E402,F401  (they attach to bp)
+from app.admin import (  # noqa: E402,F401  (they attach to bp)
+    access,
+    audit_log,
+    listings,
+    mail,
+    requests,
+    routes,
+    transfer,
+)

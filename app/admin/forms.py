@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
@@ -49,3 +50,20 @@ class ActionForm(FlaskForm):
 
     why = StringField(_l("Why"), validators=[InputRequired(), Length(max=500)])
     submit = SubmitField(_l("Confirm"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("File"),
+        validators=[FileRequired()],
+        description=_l(
+            "A plain list (one address or CIDR per line, # comments) or a CSV with "
+            "a network column and optional reason and notes columns."
+        ),
+    )
+    reason = StringField(
+        _l("Reason"),
+        validators=[Length(max=500)],
+        description=_l("For lines that do not give their own reason."),
+    )
+    submit = SubmitField(_l("Import"))

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from app.addresses import AddressError, containing_keys, parse_address, parse_network
+from app.admin.paging import Page, newest_first
 from app.extensions import db
 from app.models import Listing, ListingPrefix
 
-PAGE_SIZE = 50
 STATES = ("active", "scheduled", "removed", "all")
 
 
 class SearchError(ValueError):
     """A search the operator typed that cannot be understood; str() says why."""
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Listing]
-    next_cursor: int | None
 
 
 def _prefix_lens(version: int) -> list[int]:
@@ -82,8 +75,7 @@ def _match(q: str) -> sa.ColumnElement[bool]:
     try:
         address = parse_address(q)
     except AddressError:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return Listing.reason.ilike(f"%{escaped}%", escape="\\")
+        return sa.func.lower(Listing.reason).contains(q.lower(), autoescape=True)
     return _ids_in(_containing(address, _prefix_lens(address.version)))
 
 
@@ -110,8 +102,4 @@ def search(q: str, state: str, after: int | None, now: datetime) -> Page:
     q = q.strip()[:200]
     if q:
         statement = statement.where(_match(q))
-    if after is not None:
-        statement = statement.where(Listing.id < after)
-    rows = list(db.session.scalars(statement.order_by(Listing.id.desc()).limit(PAGE_SIZE + 1)))
-    next_cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
-    return Page(rows[:PAGE_SIZE], next_cursor)
+    return newest_first(statement, Listing.id, after)

@@ -1,0 +1,46 @@
+"""Admin page for our outgoing mail: every message, its state and attempts; resend."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app import outbox
+from app.admin import bp
+from app.admin.forms import ActionForm
+from app.admin.paging import newest_first
+from app.clock import utcnow
+from app.extensions import db
+from app.models import OutboxMessage
+
+MAIL_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
+
+
+@bp.get("/mail")
+def mail():
+    status = request.args.get("status", "")
+    statement = sa.select(OutboxMessage)
+    if status in MAIL_STATUSES:
+        statement = statement.where(OutboxMessage.status == status)
+    page = newest_first(statement, OutboxMessage.id, request.args.get("after", type=int))
+    return render_template(
+        "admin/mail.html", page=page, status=status, statuses=MAIL_STATUSES, form=ActionForm()
+    )
+
+
+@bp.post("/mail/<int:message_id>/resend")
+def mail_resend(message_id: int):
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404)
+    try:
+        outbox.resend(message, actor=current_user.actor, now=utcnow())
+    except ValueError as exc:
+        db.session.rollback()
+        flash(str(exc))
+    else:
+        db.session.commit()
+        flash(_l("Queued again; the worker sends it on its next pass."))
+    return redirect(url_for(".mail", status=request.args.get("status", "")), code=303)

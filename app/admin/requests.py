@@ -1,0 +1,98 @@
+"""Admin pages for delist requests: filter, detail with timeline and mail, approve or deny."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app import delisting
+from app.addresses import AddressError, parse_address
+from app.admin import bp
+from app.admin.forms import ActionForm
+from app.admin.paging import newest_first
+from app.clock import utcnow
+from app.extensions import db
+from app.models import REQUEST_STATUSES, DelistRequest
+from app.timeline import MAIL_STATES, request_mail, request_timeline
+
+
+def _matching(q: str) -> sa.ColumnElement[bool]:
+    try:
+        return DelistRequest.ip == str(parse_address(q))
+    except AddressError:
+        return sa.func.lower(DelistRequest.email).contains(q.lower(), autoescape=True)
+
+
+@bp.get("/requests")
+def requests():
+    status = request.args.get("status", "")
+    q = request.args.get("q", "").strip()[:254]
+    statement = sa.select(DelistRequest)
+    if status in REQUEST_STATUSES:
+        statement = statement.where(DelistRequest.status == status)
+    if q:
+        statement = statement.where(_matching(q))
+    page = newest_first(statement, DelistRequest.id, request.args.get("after", type=int))
+    return render_template(
+        "admin/requests.html", page=page, status=status, q=q, statuses=REQUEST_STATUSES
+    )
+
+
+def _request_or_404(request_id: int) -> DelistRequest:
+    item = db.session.get(DelistRequest, request_id)
+    if item is None:
+        abort(404)
+    return item
+
+
+@bp.get("/requests/<int:request_id>")
+def request_detail(request_id: int):
+    item = _request_or_404(request_id)
+    now = utcnow()
+    return render_template(
+        "admin/request.html",
+        item=item,
+        timeline=request_timeline(item, now),
+        mail=request_mail(item),
+        mail_states=MAIL_STATES,
+        form=ActionForm(),
+        status=delisting.sender_status(item, now),
+    )
+
+
+def _decide(request_id: int, decide, done_message):
+    item = _request_or_404(request_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash(_l("Say why: the sender and the audit log get the reason."))
+        return redirect(url_for(".request_detail", request_id=item.id), code=303)
+    try:
+        decide(item, actor=current_user.actor, why=form.why.data.strip(), now=utcnow())
+    except ValueError as exc:
+        db.session.rollback()
+        flash(str(exc))
+        return redirect(url_for(".request_detail", request_id=item.id), code=303)
+    db.session.commit()
+    flash(done_message)
+    return redirect(url_for(".request_detail", request_id=item.id), code=303)
+
+
+@bp.post("/requests/<int:request_id>/approve")
+def request_approve(request_id: int):
+    return _decide(request_id, delisting.approve, _l("Approved; the sender is told by email."))
+
+
+@bp.post("/requests/<int:request_id>/deny")
+def request_deny(request_id: int):
+    return _decide(request_id, delisting.deny, _l("Refused; the sender is told why by email."))
+
+
+@bp.post("/requests/<int:request_id>/new-link")
+def request_new_link(request_id: int):
+    return _decide(
+        request_id,
+        lambda item, *, actor, why, now: delisting.send_new_link(item, actor=actor, now=now),
+        _l("A new confirmation link is on its way."),
+    )

@@ -1,0 +1,41 @@
+"""Admin pages for bulk import (upload) and export of the active list."""
+
+from __future__ import annotations
+
+from flask import Response, render_template, request, stream_with_context
+from flask_login import current_user
+
+from app import exports, importer
+from app.admin import bp
+from app.admin.forms import ImportForm
+from app.clock import utcnow
+from app.extensions import db
+
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_page():
+    if request.method == "POST":
+        request.max_content_length = MAX_UPLOAD_BYTES  # larger than any other form
+    form = ImportForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("admin/import.html", form=form, report=None), status
+    report = importer.import_listings(
+        importer.read_entries(importer.decode(form.file.data.read())),
+        reason=form.reason.data.strip() or None,
+        actor=current_user.actor,
+        now=utcnow(),
+    )
+    db.session.commit()
+    return render_template("admin/import.html", form=ImportForm(formdata=None), report=report)
+
+
+@bp.get("/export.csv")
+def export_csv():
+    return Response(
+        stream_with_context(exports.csv_chunks(utcnow())),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=blocked-senders.csv"},
+    )
