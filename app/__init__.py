@@ -32,6 +32,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
+    app.before_request(_remember_client_address)
     register_template_helpers(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -96,6 +97,12 @@ def register_blueprints(app: Flask) -> None:
         from app.devmail import bp as devmail_bp
 
         app.register_blueprint(devmail_bp)
+
+
+def _remember_client_address() -> None:
+    from flask import g
+
+    g.client_address = request.remote_addr  # for the audit trail
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import g, has_app_context
+
 from app.extensions import db
 from app.models import AuditEvent, DelistRequest, Listing
 
@@ -18,7 +20,13 @@ def record(
     client_address: str | None = None,
     detail: str | None = None,
 ) -> AuditEvent:
-    """Add an audit event for `action` (e.g. "request.submitted")."""
+    """Add an audit event for `action` (e.g. "request.submitted").
+
+    Without an explicit `client_address`, the address of the web request being
+    served is used (set by the app for every request); CLI and worker have none.
+    """
+    if client_address is None and has_app_context():
+        client_address = g.get("client_address")
     event = AuditEvent(
         at=now,
         actor=actor,

@@ -171,6 +171,7 @@ def test_remove_now_cancel_and_list_again_are_audited_with_who_and_why(app, admi
     assert response.status_code == 303
     [event] = audit_rows(app, "removal.cancelled")
     assert (event.actor, event.detail) == ("operator:admin@example.net", "abuse continues")
+    assert event.client_address == "127.0.0.1"
     with app.app_context():
         assert db.session.get(Listing, listing_id).removal_effective_at is None
         assert db.session.scalar(sa.select(DelistRequest.status)) == "cancelled"

@@ -155,3 +155,46 @@ def test_dashboard_counts(app, admin, review_request):
     text = page_text(admin.get("/admin/"))
     assert "Active listings 1" in text
     assert "Requests needing review 1" in text
+
+
+def test_every_decision_and_import_leaves_an_audit_row_with_who_and_where(
+    app, admin, review_request, client
+):
+    page = f"/admin/requests/{review_request}"
+    post_form(admin, page, f"{page}/deny", why="not yet")
+    [denied] = db_events(app, "request.denied")
+    assert (denied.actor, denied.detail, denied.client_address) == (
+        "operator:admin@example.net",
+        "not yet",
+        "127.0.0.1",
+    )
+    from tests.conftest import csrf_token
+
+    upload = admin.get("/admin/import")
+    admin.post(
+        "/admin/import",
+        data={
+            "csrf_token": csrf_token(upload.text),
+            "reason": "feed",
+            "file": (io.BytesIO(b"198.51.100.1\n"), "feed.txt"),
+        },
+        content_type="multipart/form-data",
+    )
+    [imported] = db_events(app, "listing.imported")
+    assert imported.actor == "operator:admin@example.net"
+    assert imported.detail == "1 added, 0 already listed, 0 rejected"
+
+
+def test_a_pending_request_can_get_a_new_link_from_an_operator(app, admin, client):
+    with app.app_context():
+        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor="t", now=T0)
+        db.session.commit()
+    submit_form(client, "sender@example.org", "203.0.113.7")
+    with app.app_context():
+        request_id = db.session.scalar(sa.select(DelistRequest.id))
+    page = f"/admin/requests/{request_id}"
+    post_form(admin, page, f"{page}/new-link", why="sender lost the mail")
+    with app.app_context():
+        statuses = db.session.scalars(sa.select(OutboxMessage.status)).all()
+    assert statuses == ["cancelled", "queued"]  # the unsent older link is withdrawn
+    assert len(db_events(app, "request.link_reissued")) == 1

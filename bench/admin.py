@@ -1,0 +1,145 @@
+"""Benchmark: bulk import of 1,000,000 lines and the admin listings page at 1k and 1M rows.
+
+    .venv/bin/python bench/admin.py                      # SQLite
+    .venv/bin/python bench/admin.py --database-url postgresql://postgres@127.0.0.1:5432/test
+
+For each size: writes a file of random addresses and ranges, imports it with the real
+`flask blocklist import` (the whole command, timed), then signs in as an operator and
+times the listings page in-process (Flask, the queries and the template; no network):
+the first page, a deep page reached through the keyset cursor, and a search for an
+address (which also finds the ranges that contain it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import lookup as helpers  # noqa: E402  (bench/lookup.py)
+from flask_migrate import upgrade  # noqa: E402
+
+from app import create_app  # noqa: E402
+from tests.admin_helpers import signed_in  # noqa: E402
+
+FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
+
+
+def write_list(size: int, path: Path) -> list:
+    networks = list(helpers.random_networks(size, random.Random(size)))
+    with path.open("w") as out:
+        for network in networks:
+            out.write(f"{network}\n")
+    return networks
+
+
+def timed_get(client, url: str, rounds: int) -> tuple[float, float]:
+    client.get(url)  # warm up
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return statistics.median(times), statistics.quantiles(times, n=20)[18]
+
+
+def run(size: int, url: str, folder: Path, rounds: int) -> dict:
+    env = {
+        **os.environ,
+        "SECRET_KEY": "bench-" + "x" * 40,
+        "PUBLIC_BASE_URL": "https://delist.example.net",
+        "DATABASE_URL": url,
+    }
+    app = create_app(
+        {
+            "SECRET_KEY": env["SECRET_KEY"],
+            "PUBLIC_BASE_URL": env["PUBLIC_BASE_URL"],
+            "DATABASE_URL": url,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        upgrade()
+    path = folder / f"list-{size}.txt"
+    networks = write_list(size, path)
+    started = time.perf_counter()
+    subprocess.run(
+        [*FLASK, "blocklist", "import", str(path), "--reason", "benchmark import"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    import_seconds = time.perf_counter() - started
+
+    client = signed_in(app, "viewer")
+    first = client.get("/admin/listings").get_data(as_text=True)
+    assert "Older listings" in first or size <= 50
+    deep_cursor = size // 10  # ids run from 1 to size: a page near the oldest end
+    probe = random.Random(1).choice(networks).network_address
+    pages = {
+        "first page": "/admin/listings",
+        "deep page (cursor)": f"/admin/listings?after={deep_cursor}",
+        "IP search": f"/admin/listings?q={probe}",
+    }
+    results = {name: timed_get(client, page, rounds) for name, page in pages.items()}
+    return {"size": size, "import": import_seconds, "pages": results}
+
+
+def scratch_url(base: str | None, folder: Path, size: int) -> str:
+    if base is None:
+        return f"sqlite:///{folder / f'admin-{size}.sqlite3'}"
+    import secrets
+
+    import sqlalchemy as sa
+
+    server = sa.make_url(base).set(drivername="postgresql+psycopg")
+    name = f"delist_bench_admin_{os.getpid()}_{secrets.token_hex(3)}"
+    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--sizes", default="1000,1000000")
+    parser.add_argument("--rounds", type=int, default=200)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="delist-bench-admin-"))
+    engine = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"# admin benchmark on {engine}")
+    print("| listings | import (s) | page | p50 (ms) | p95 (ms) |")
+    print("|---:|---:|---|---:|---:|")
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        result = run(size, scratch_url(args.database_url, folder, size), folder, args.rounds)
+        results.append(result)
+        for name, (p50, p95) in result["pages"].items():
+            print(
+                f"| {size:,} | {result['import']:.1f} | {name} | {p50:.1f} | {p95:.1f} |",
+                flush=True,
+            )
+    if len(results) > 1:
+        for name in results[0]["pages"]:
+            ratio = results[-1]["pages"][name][1] / results[0]["pages"][name][1]
+            print(
+                f"{name}: p95 at {results[-1]['size']:,} / at {results[0]['size']:,} = {ratio:.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
