@@ -149,6 +149,7 @@ def import_command(file, reason: str | None) -> None:
         now=utcnow(),
     )
     db.session.commit()
+    importer.refresh_statistics_if_needed(report)
     for line_no, text, why in report.rejected:
         click.echo(f"line {line_no}: {text}: {why}", err=True)
     click.echo(report.summary())

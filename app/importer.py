@@ -26,6 +26,9 @@ from app.models import Listing, ListingPrefix
 MAX_REASON = 500
 BATCH = 20_000
 MAX_REPORTED_REJECTS = 1000
+# After this many new rows the planner's statistics are refreshed: without them
+# PostgreSQL misjudges the grown table and plans the admin pages with full sorts.
+STATISTICS_AFTER = 10_000
 
 
 @dataclass
@@ -158,3 +161,14 @@ def import_listings(
         )
     audit.record("listing.imported", actor=actor, now=now, detail=report.summary())
     return report
+
+
+def refresh_statistics_if_needed(report: ImportReport) -> None:
+    """Call after committing a large import: fresh planner statistics for the listing table."""
+    if report.added < STATISTICS_AFTER:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA analysis_limit=1000")  # sample; fast at any size
+    connection.exec_driver_sql("ANALYZE listing")
+    db.session.commit()

@@ -97,20 +97,40 @@ def run(size: int, url: str, folder: Path, rounds: int) -> dict:
     return {"size": size, "import": import_seconds, "pages": results}
 
 
+def postgres_admin(base: str):
+    import sqlalchemy as sa
+
+    server = sa.make_url(base).set(drivername="postgresql+psycopg")
+    return server, sa.create_engine(server, isolation_level="AUTOCOMMIT")
+
+
 def scratch_url(base: str | None, folder: Path, size: int) -> str:
+    """A fresh database for one size: a SQLite file, or a new PostgreSQL database."""
     if base is None:
         return f"sqlite:///{folder / f'admin-{size}.sqlite3'}"
     import secrets
 
     import sqlalchemy as sa
 
-    server = sa.make_url(base).set(drivername="postgresql+psycopg")
+    server, engine = postgres_admin(base)
     name = f"delist_bench_admin_{os.getpid()}_{secrets.token_hex(3)}"
-    engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return server.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_scratch(base: str | None, urls: list[str]) -> None:
+    if base is None:
+        return
+    import sqlalchemy as sa
+
+    _, engine = postgres_admin(base)
+    with engine.connect() as conn:
+        for url in urls:
+            name = sa.make_url(url).database
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
 
 
 def main() -> None:

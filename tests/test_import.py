@@ -100,3 +100,18 @@ def test_cli_import_reports_each_rejected_line(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "line 2: bogus:" in result.output
     assert "1 added, 1 already listed, 1 rejected" in result.output
+
+
+def test_a_large_import_refreshes_the_planner_statistics(ctx, monkeypatch):
+    monkeypatch.setattr(importer, "STATISTICS_AFTER", 5)
+    report = run([f"198.51.100.{i}\n" for i in range(20)])
+    db.session.commit()
+    importer.refresh_statistics_if_needed(report)
+    if db.engine.dialect.name == "sqlite":
+        rows = db.session.execute(sa.text("SELECT tbl FROM sqlite_stat1")).scalars().all()
+        assert "listing" in rows
+    else:
+        analyzed = db.session.execute(
+            sa.text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'listing'")
+        ).scalar()
+        assert analyzed is not None

@@ -29,6 +29,7 @@ def import_page():
         now=utcnow(),
     )
     db.session.commit()
+    importer.refresh_statistics_if_needed(report)
     return render_template("admin/import.html", form=ImportForm(formdata=None), report=report)
 
 
