@@ -10,6 +10,7 @@ from flask_login import current_user
 from app import blocklist
 from app.addresses import AddressError, parse_network
 from app.admin import bp
+from app.admin.actions import audited_action
 from app.admin.forms import ActionForm, ListingForm
 from app.admin.listing_search import STATES, SearchError, search
 from app.clock import utcnow
@@ -107,54 +108,49 @@ def listing_new():
     return redirect(url_for(".listing", listing_id=result.listing.id), code=303)
 
 
-def _act(listing_id: int, action) -> object:
-    item = _listing_or_404(listing_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        flash(_l("Say why: the reason goes into the audit log."))
-        return redirect(url_for(".listing", listing_id=item.id), code=303)
-    message = action(item, form.why.data.strip(), utcnow())
-    db.session.commit()
-    flash(message)
-    return redirect(url_for(".listing", listing_id=item.id), code=303)
+def _page(item: Listing) -> str:
+    return url_for(".listing", listing_id=item.id)
 
 
 @bp.post("/listings/<int:listing_id>/remove")
 def listing_remove(listing_id: int):
-    def remove(item: Listing, why: str, now):
+    item = _listing_or_404(listing_id)
+
+    def remove(why: str, now):
         if not item.is_listed_at(now):
             return _l("This listing is not in force; nothing was changed.")
         blocklist.remove(item, actor=current_user.actor, now=now, why=why)
         return _l("Removed now.")
 
-    return _act(listing_id, remove)
+    return audited_action(_page(item), remove)
 
 
 @bp.post("/listings/<int:listing_id>/cancel-removal")
 def listing_cancel_removal(listing_id: int):
-    def cancel(item: Listing, why: str, now):
+    item = _listing_or_404(listing_id)
+
+    def cancel(why: str, now):
         if not item.is_listed_at(now) or item.removal_effective_at is None:
             return _l("No removal is waiting; nothing was changed.")
         blocklist.cancel_removal(item, actor=current_user.actor, now=now, why=why)
         return _l("The scheduled removal is cancelled; the listing stays.")
 
-    return _act(listing_id, cancel)
+    return audited_action(_page(item), cancel)
 
 
 @bp.post("/listings/<int:listing_id>/relist")
 def listing_relist(listing_id: int):
     item = _listing_or_404(listing_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        flash(_l("Say why: the reason goes into the audit log."))
-        return redirect(url_for(".listing", listing_id=item.id), code=303)
-    result = blocklist.add_listing(
-        parse_network(item.network),
-        form.why.data.strip(),
-        actor=current_user.actor,
-        now=utcnow(),
-        notes=f"listed again after listing #{item.id}",
-    )
-    db.session.commit()
-    flash(_l("Listed again.") if result.created else _l("It is listed already."))
-    return redirect(url_for(".listing", listing_id=result.listing.id), code=303)
+
+    def relist(why: str, now):
+        result = blocklist.add_listing(
+            parse_network(item.network),
+            why,
+            actor=current_user.actor,
+            now=now,
+            notes=f"listed again after listing #{item.id}",
+        )
+        message = _l("Listed again.") if result.created else _l("It is listed already.")
+        return message, _page(result.listing)
+
+    return audited_action(_page(item), relist)

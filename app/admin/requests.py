@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import delisting
 from app.addresses import AddressError, parse_address
 from app.admin import bp
+from app.admin.actions import audited_action
 from app.admin.forms import ActionForm
 from app.admin.paging import newest_first
 from app.clock import utcnow
@@ -64,19 +65,12 @@ def request_detail(request_id: int):
 
 def _decide(request_id: int, decide, done_message):
     item = _request_or_404(request_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        flash(_l("Say why: the sender and the audit log get the reason."))
-        return redirect(url_for(".request_detail", request_id=item.id), code=303)
-    try:
-        decide(item, actor=current_user.actor, why=form.why.data.strip(), now=utcnow())
-    except ValueError as exc:
-        db.session.rollback()
-        flash(str(exc))
-        return redirect(url_for(".request_detail", request_id=item.id), code=303)
-    db.session.commit()
-    flash(done_message)
-    return redirect(url_for(".request_detail", request_id=item.id), code=303)
+
+    def run(why: str, now):
+        decide(item, actor=current_user.actor, why=why, now=now)
+        return done_message
+
+    return audited_action(url_for(".request_detail", request_id=item.id), run)
 
 
 @bp.post("/requests/<int:request_id>/approve")
