@@ -193,6 +193,13 @@ def _operator_error(exc: Exception) -> InputError:
     return InputError(str(exc))
 
 
+def _existing_operator(email: str) -> Operator:
+    try:
+        return operators.get(email)
+    except operators.OperatorError as exc:
+        raise _operator_error(exc) from None
+
+
 @operator_cli.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(OPERATOR_ROLES), default="viewer", show_default=True)
@@ -236,9 +243,9 @@ def operator_list() -> None:
 @click.option("--generate", is_flag=True, help="Make up a strong password and print it.")
 def operator_set_password(email: str, generate: bool) -> None:
     """Set a new password (ends the operator's sessions)."""
+    operator = _existing_operator(email)
+    password = operators.generate_password() if generate else _ask_password()
     try:
-        operator = operators.get(email)
-        password = operators.generate_password() if generate else _ask_password()
         operators.set_password(operator, password, actor=_actor(), now=utcnow())
     except operators.OperatorError as exc:
         raise _operator_error(exc) from None
@@ -252,10 +259,7 @@ def operator_set_password(email: str, generate: bool) -> None:
 @click.argument("email")
 def operator_disable(email: str) -> None:
     """Disable an operator and end their sessions."""
-    try:
-        operator = operators.get(email)
-    except operators.OperatorError as exc:
-        raise _operator_error(exc) from None
+    operator = _existing_operator(email)
     operators.disable(operator, actor=_actor(), now=utcnow())
     db.session.commit()
     click.echo(f"disabled {operator.email}")
@@ -265,10 +269,7 @@ def operator_disable(email: str) -> None:
 @click.argument("email")
 def operator_enable_totp(email: str) -> None:
     """Require a TOTP code at login; prints the secret and the otpauth:// URI."""
-    try:
-        operator = operators.get(email)
-    except operators.OperatorError as exc:
-        raise _operator_error(exc) from None
+    operator = _existing_operator(email)
     uri = operators.enable_totp(operator, actor=_actor(), now=utcnow())
     db.session.commit()
     click.echo(f"secret: {operator.totp_secret}")

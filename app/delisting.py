@@ -256,12 +256,18 @@ def confirm(token_text: str, *, client_address: str | None, now: datetime) -> De
     elif listing.is_range:
         _to_review(request, listing, now)
     else:
-        delay = timedelta(seconds=current_app.config["DELIST_DELAY_SECONDS"])
-        request.listing_id = listing.id
-        request.removal_effective_at = blocklist.schedule_removal(
-            listing, now + delay, request=request, actor="sender", now=now
-        )
+        _schedule(request, listing, actor="sender", now=now)
     return request
+
+
+def _schedule(request: DelistRequest, listing: Listing, *, actor: str, now: datetime) -> None:
+    """The removal takes effect DELIST_DELAY_SECONDS from now (or earlier, if so scheduled)."""
+    delay = timedelta(seconds=current_app.config["DELIST_DELAY_SECONDS"])
+    request.status = "scheduled"
+    request.listing_id = listing.id
+    request.removal_effective_at = blocklist.schedule_removal(
+        listing, now + delay, request=request, actor=actor, now=now
+    )
 
 
 def _expire(request: DelistRequest, now: datetime) -> None:
@@ -327,12 +333,7 @@ def approve(request: DelistRequest, *, actor: str, why: str, now: datetime) -> N
         request.removal_effective_at = now
         request.closed_at = now
     else:
-        delay = timedelta(seconds=current_app.config["DELIST_DELAY_SECONDS"])
-        request.status = "scheduled"
-        request.listing_id = listing.id
-        request.removal_effective_at = blocklist.schedule_removal(
-            listing, now + delay, request=request, actor=actor, now=now
-        )
+        _schedule(request, listing, actor=actor, now=now)
     _queue_decision(request, True, why, now)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -41,16 +41,9 @@ def listings():
     return page_html, status
 
 
-def _listing_or_404(listing_id: int) -> Listing:
-    listing = db.session.get(Listing, listing_id)
-    if listing is None:
-        abort(404)
-    return listing
-
-
 @bp.get("/listings/<int:listing_id>")
 def listing(listing_id: int):
-    item = _listing_or_404(listing_id)
+    item = db.get_or_404(Listing, listing_id)
     history = db.session.scalars(
         sa.select(AuditEvent)
         .where(AuditEvent.listing_id == item.id)
@@ -114,7 +107,7 @@ def _page(item: Listing) -> str:
 
 @bp.post("/listings/<int:listing_id>/remove")
 def listing_remove(listing_id: int):
-    item = _listing_or_404(listing_id)
+    item = db.get_or_404(Listing, listing_id)
 
     def remove(why: str, now):
         if not item.is_listed_at(now):
@@ -127,7 +120,7 @@ def listing_remove(listing_id: int):
 
 @bp.post("/listings/<int:listing_id>/cancel-removal")
 def listing_cancel_removal(listing_id: int):
-    item = _listing_or_404(listing_id)
+    item = db.get_or_404(Listing, listing_id)
 
     def cancel(why: str, now):
         if not item.is_listed_at(now) or item.removal_effective_at is None:
@@ -140,7 +133,7 @@ def listing_cancel_removal(listing_id: int):
 
 @bp.post("/listings/<int:listing_id>/relist")
 def listing_relist(listing_id: int):
-    item = _listing_or_404(listing_id)
+    item = db.get_or_404(Listing, listing_id)
 
     def relist(why: str, now):
         result = blocklist.add_listing(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -32,9 +32,7 @@ def mail():
 
 @bp.post("/mail/<int:message_id>/resend")
 def mail_resend(message_id: int):
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None:
-        abort(404)
+    message = db.get_or_404(OutboxMessage, message_id)
     try:
         outbox.resend(message, actor=current_user.actor, now=utcnow())
     except ValueError as exc:

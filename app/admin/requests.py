@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -41,16 +41,9 @@ def requests():
     )
 
 
-def _request_or_404(request_id: int) -> DelistRequest:
-    item = db.session.get(DelistRequest, request_id)
-    if item is None:
-        abort(404)
-    return item
-
-
 @bp.get("/requests/<int:request_id>")
 def request_detail(request_id: int):
-    item = _request_or_404(request_id)
+    item = db.get_or_404(DelistRequest, request_id)
     now = utcnow()
     return render_template(
         "admin/request.html",
@@ -64,7 +57,7 @@ def request_detail(request_id: int):
 
 
 def _decide(request_id: int, decide, done_message):
-    item = _request_or_404(request_id)
+    item = db.get_or_404(DelistRequest, request_id)
 
     def run(why: str, now):
         decide(item, actor=current_user.actor, why=why, now=now)
