@@ -86,6 +86,9 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "ADMIN_LOGIN_LIMIT_PER_ADDRESS": (_text, "20 per 15 minutes"),
     "DEV_MAILBOX_DIR": (_text, None),
     "LOG_LEVEL": (_text, "INFO"),
+    "TRUSTED_HOSTS": (_list, []),
+    "PROXY_COUNT": (_int, 0),
+    "MAX_CONTENT_LENGTH_BYTES": (_int, 64 * 1024),
 }
 
 # name -> (lowest, highest) for whole-number settings.
@@ -101,6 +104,8 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "POLICY_REFRESH_SECONDS": (1, 3600),
     "ADMIN_SESSION_IDLE_SECONDS": (60, 86400),
     "ADMIN_SESSION_MAX_SECONDS": (300, 7 * 86400),
+    "PROXY_COUNT": (0, 5),
+    "MAX_CONTENT_LENGTH_BYTES": (4096, 16 * 1024 * 1024),
 }
 
 REJECT_CODE_RE = re.compile(r"^[45][0-9][0-9]( [45]\.[0-9]{1,3}\.[0-9]{1,3})?$")

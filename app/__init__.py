@@ -27,9 +27,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(settings)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)  # Retry-After on 429
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     configure_database(app)
     configure_logging(app)
+    register_security(app)
     register_extensions(app)
     register_blueprints(app)
     app.before_request(_remember_client_address)
@@ -63,8 +63,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def configure_logging(app: Flask) -> None:
+    from app import redaction
+
     level = app.config.get("LOG_LEVEL", "INFO").upper()
     app.logger.setLevel(getattr(logging, level, logging.INFO))
+    redaction.install()
+
+
+def register_security(app: Flask) -> None:
+    from app import security
+
+    security.register(app)
 
 
 def _select_locale() -> str:

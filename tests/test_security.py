@@ -1,0 +1,160 @@
+"""Security headers on every page, cookies, trusted hosts, proxies, body size, log redaction."""
+
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+import sqlalchemy as sa
+
+import config
+from app import blocklist
+from app.addresses import parse_network
+from app.extensions import db
+from app.models import AuditEvent
+from app.redaction import RedactConfirmTokens, redact
+from tests.conftest import T0, free_port, submit_form
+
+
+def pages(app):
+    """A URL for every GET route; parts of the path are filled with harmless values."""
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and rule.endpoint != "static":
+            yield re.sub(r"<int:\w+>", "1", re.sub(r"<(?:path:)?(\w+)>", r"x\1", rule.rule))
+
+
+def test_every_page_has_the_security_headers(app, client):
+    urls = list(pages(app))
+    assert "/" in urls and "/admin/login" in urls and "/api/v1/openapi.json" in urls
+    for url in urls:
+        headers = client.get(url).headers
+        csp = headers.get("Content-Security-Policy", "")
+        for directive in (
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "script-src 'self'",
+        ):
+            assert directive in csp, url
+        assert "unsafe-inline" not in csp
+        assert headers["X-Content-Type-Options"] == "nosniff", url
+        assert headers["Referrer-Policy"] == "same-origin", url
+        assert "Strict-Transport-Security" not in headers, url  # plain HTTP here
+
+
+def test_hsts_and_secure_cookies_over_https(app):
+    client = app.test_client()
+    response = client.get("/", base_url="https://delist.example.test")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" in cookie  # PUBLIC_BASE_URL is https in the tests
+
+
+@pytest.mark.parametrize("app_overrides", [{"TRUSTED_HOSTS": ["delist.example.test"]}])
+def test_unknown_host_headers_are_refused(app):
+    client = app.test_client()
+    assert client.get("/", base_url="https://delist.example.test").status_code == 200
+    assert client.get("/", base_url="https://evil.example.org").status_code == 400
+
+
+def listed(app):
+    with app.app_context():
+        blocklist.add_listing(parse_network("203.0.113.7"), "spam", actor="t", now=T0)
+        db.session.commit()
+
+
+def submitted_from(app):
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(AuditEvent.client_address).where(AuditEvent.action == "request.submitted")
+        )
+
+
+@pytest.mark.parametrize("app_overrides", [{"PROXY_COUNT": 1}])
+def test_behind_one_proxy_the_forwarded_client_address_counts(app, client):
+    listed(app)
+    submit_form(client, "a@example.com", "203.0.113.7", **{"X-Forwarded-For": "198.51.100.23"})
+    assert submitted_from(app) == "198.51.100.23"
+
+
+def test_without_a_proxy_forwarded_headers_are_ignored(app, client):
+    listed(app)
+    submit_form(client, "a@example.com", "203.0.113.7", **{"X-Forwarded-For": "198.51.100.23"})
+    assert submitted_from(app) == "127.0.0.1"
+
+
+def test_oversized_posts_get_a_clear_413(client):
+    response = client.post("/", data={"email": "a@example.com", "ip": "x" * 100_000})
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)
+
+
+def test_log_lines_never_show_a_confirmation_token(caplog):
+    assert redact('"GET /confirm/WzEsIm.abc-_x HTTP/1.1" 200') == (
+        '"GET /confirm/[redacted] HTTP/1.1" 200'
+    )
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        "",
+        0,
+        '"%s" %s',
+        ("GET /confirm/secret.token HTTP/1.1", 200),
+        None,
+    )
+    RedactConfirmTokens().filter(record)
+    assert "secret.token" not in record.getMessage()
+
+
+def test_gunicorn_access_log_is_redacted(tmp_path):
+    port = free_port()
+    log = tmp_path / "access.log"
+    env = {
+        **os.environ,
+        "SECRET_KEY": "x" * 40,
+        "PUBLIC_BASE_URL": "https://delist.example.test",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/g.sqlite3",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--access-logfile",
+            str(log),
+            "wsgi:app",
+        ],
+        cwd=config.PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/confirm/very.secret-token", timeout=5
+                )
+            except urllib.error.HTTPError:
+                break  # 404/500 is fine: we only look at the access log
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.3)
+                continue
+            break
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    text = log.read_text()
+    assert "/confirm/[redacted]" in text
+    assert "very.secret-token" not in text
