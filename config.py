@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from limits import parse as parse_limit
+
 PROJECT_ROOT = Path(__file__).resolve().parent
 
 MAX_DELIST_DELAY_SECONDS = 24 * 60 * 60
@@ -86,6 +88,14 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "ADMIN_LOGIN_LIMIT_PER_ADDRESS": (_text, "20 per 15 minutes"),
     "DEV_MAILBOX_DIR": (_text, None),
     "LOG_LEVEL": (_text, "INFO"),
+    "SELF_DELIST_MAX": (_int, 2),
+    "SELF_DELIST_WINDOW_DAYS": (_int, 30),
+    "MAIL_PER_RECIPIENT_PER_DAY": (_int, 5),
+    "RATE_LIMIT_SUBMIT_PER_ADDRESS": (_text, "20 per hour"),
+    "RATE_LIMIT_SUBMIT_PER_EMAIL": (_text, "10 per hour"),
+    "RATE_LIMIT_SUBMIT_PER_IP": (_text, "10 per hour"),
+    "RATE_LIMIT_CONFIRMATION_MAILS": (_text, "500 per hour"),
+    "RATE_LIMIT_CONFIRM_PER_ADDRESS": (_text, "30 per hour"),
     "TRUSTED_HOSTS": (_list, []),
     "PROXY_COUNT": (_int, 0),
     "MAX_CONTENT_LENGTH_BYTES": (_int, 64 * 1024),
@@ -105,8 +115,22 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "ADMIN_SESSION_IDLE_SECONDS": (60, 86400),
     "ADMIN_SESSION_MAX_SECONDS": (300, 7 * 86400),
     "PROXY_COUNT": (0, 5),
+    "SELF_DELIST_MAX": (0, 1000),
+    "SELF_DELIST_WINDOW_DAYS": (1, 3650),
+    "MAIL_PER_RECIPIENT_PER_DAY": (1, 1000),
     "MAX_CONTENT_LENGTH_BYTES": (4096, 16 * 1024 * 1024),
 }
+
+RATE_LIMIT_SETTINGS = (
+    "API_RATE_LIMIT",
+    "ADMIN_LOGIN_LIMIT_PER_ACCOUNT",
+    "ADMIN_LOGIN_LIMIT_PER_ADDRESS",
+    "RATE_LIMIT_SUBMIT_PER_ADDRESS",
+    "RATE_LIMIT_SUBMIT_PER_EMAIL",
+    "RATE_LIMIT_SUBMIT_PER_IP",
+    "RATE_LIMIT_CONFIRMATION_MAILS",
+    "RATE_LIMIT_CONFIRM_PER_ADDRESS",
+)
 
 REJECT_CODE_RE = re.compile(r"^[45][0-9][0-9]( [45]\.[0-9]{1,3}\.[0-9]{1,3})?$")
 
@@ -163,6 +187,11 @@ def validate(config: Mapping[str, Any]) -> list[str]:
         errors.append(f"POLICY_REJECT_TEXT={text!r}: only the placeholders {{ip}} and {{url}} work")
     if "\n" in text or "\r" in text:
         errors.append("POLICY_REJECT_TEXT must be one line")
+    for name in RATE_LIMIT_SETTINGS:
+        try:
+            parse_limit(config.get(name) or "")
+        except ValueError:
+            errors.append(f"{name}={config.get(name)!r}: expected e.g. '10 per hour'")
     if config.get("POLICY_MALFORMED_ACTION") not in {"DUNNO", "DEFER_IF_PERMIT"}:
         errors.append("POLICY_MALFORMED_ACTION must be DUNNO or DEFER_IF_PERMIT")
 

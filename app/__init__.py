@@ -26,7 +26,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder=str(config.PROJECT_ROOT / "static"),
     )
     app.config.update(settings)
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)  # Retry-After on 429
+    # Our 429 handler sets Retry-After; the limiter's own headers would overwrite the
+    # precise one the portal sends when it asks a sender to wait for a resend.
+    app.config["RATELIMIT_HEADERS_ENABLED"] = False
     configure_database(app)
     configure_logging(app)
     register_security(app)

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from app import audit, blocklist, outbox
 from app.addresses import IPAddress, parse_address
 from app.extensions import db
-from app.models import OPEN_REQUEST_STATUSES, DelistRequest, Listing
+from app.models import OPEN_REQUEST_STATUSES, DelistRequest, Listing, OutboxMessage
 from app.tokens import (
     ConfirmToken,
     TokenError,
@@ -38,6 +38,8 @@ class Outcome(StrEnum):
     RANGE_REVIEW = "range_review"
     IN_REVIEW = "in_review"
     ALREADY_SCHEDULED = "already_scheduled"
+    LIMIT_REVIEW = "limit_review"
+    MAIL_CAP = "mail_cap"
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,46 @@ def _submit(
         db.session.flush()
         current = None
     if current is None:
+        if mail_cap_reached(email, now) and not listing.is_range:
+            return SubmitResult(Outcome.MAIL_CAP, None, listing)
         return _open(email, address, listing, client_address, locale, now)
     if current.status == "scheduled":
         return SubmitResult(Outcome.ALREADY_SCHEDULED, current, listing)
     if current.status == "needs_review":
         return SubmitResult(Outcome.IN_REVIEW, current, listing)
+    if mail_cap_reached(email, now):
+        return SubmitResult(Outcome.MAIL_CAP, current, listing)
     return _resend(current, email, listing, client_address, locale, now)
+
+
+def mail_cap_reached(email: str, now: datetime) -> bool:
+    """Has this address had MAIL_PER_RECIPIENT_PER_DAY confirmation mails in 24 hours?"""
+    sent = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.recipient == email,
+            OutboxMessage.created_at > now - timedelta(days=1),
+            OutboxMessage.kind == "confirmation",
+        )
+    )
+    return sent >= current_app.config["MAIL_PER_RECIPIENT_PER_DAY"]
+
+
+def self_removals_left(ip: str, now: datetime) -> int:
+    """How many more self-service removals `ip` may have in the current window."""
+    config = current_app.config
+    since = now - timedelta(days=config["SELF_DELIST_WINDOW_DAYS"])
+    used = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(DelistRequest)
+        .where(
+            DelistRequest.ip == ip,
+            DelistRequest.confirmed_at > since,
+            DelistRequest.status.in_(("scheduled", "done")),
+        )
+    )
+    return max(0, config["SELF_DELIST_MAX"] - used)
 
 
 def open_request_for(ip: str) -> DelistRequest | None:
@@ -96,12 +132,13 @@ def _open(
     locale: str,
     now: datetime,
 ) -> SubmitResult:
+    over_limit = not listing.is_range and self_removals_left(str(address), now) == 0
     request = DelistRequest(
         public_id=secrets.token_urlsafe(16),
         email=email,
         ip=str(address),
         listing_id=listing.id,
-        status="needs_review" if listing.is_range else "pending",
+        status="needs_review" if listing.is_range or over_limit else "pending",
         locale=locale,
         client_address=client_address,
         created_at=now,
@@ -119,12 +156,17 @@ def _open(
     if listing.is_range:
         _to_review(request, listing, now)
         return SubmitResult(Outcome.RANGE_REVIEW, request, listing)
+    if over_limit:
+        _to_review(request, listing, now, why="self-service removals used up")
+        return SubmitResult(Outcome.LIMIT_REVIEW, request, listing)
     _queue_confirmation(request, listing, now)
     return SubmitResult(Outcome.CHECK_INBOX, request, listing)
 
 
-def _to_review(request: DelistRequest, listing: Listing, now: datetime) -> None:
-    """Ranges are not self-service: an operator decides."""
+def _to_review(
+    request: DelistRequest, listing: Listing, now: datetime, why: str | None = None
+) -> None:
+    """Ranges, and addresses past their self-service limit, go to an operator."""
     request.status = "needs_review"
     audit.record(
         "request.needs_review",
@@ -132,7 +174,7 @@ def _to_review(request: DelistRequest, listing: Listing, now: datetime) -> None:
         now=now,
         request=request,
         listing=listing,
-        detail=f"listed through the range {listing.network}",
+        detail=why or f"listed through the range {listing.network}",
     )
 
 

@@ -59,6 +59,25 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(error):
+        body, status = _too_many_page(error)
+        limit = getattr(error, "limit", None)
+        seconds = limit.limit.get_expiry() if limit is not None else 3600
+        return body, status, {"Retry-After": str(seconds)}
+
+    def _too_many_page(error):
+        limit = getattr(error, "limit", None)
+        minutes = max(1, limit.limit.get_expiry() // 60) if limit is not None else 60
+        if not request.path.startswith(("/admin/login", "/api/")):
+            # Say when, not which limit: that would help only those who probe them.
+            return _page(
+                429,
+                _l("Please wait a little"),
+                _l(
+                    "We have received many requests like this one. Please try again within "
+                    "%(minutes)d minutes; nothing you already sent is lost.",
+                    minutes=minutes,
+                ),
+            )
         if request.path.startswith("/admin/login"):
             return _page(
                 429,

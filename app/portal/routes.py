@@ -1,12 +1,12 @@
 """Sender routes: thin views over app.delisting."""
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
 from app import delisting
 from app.addresses import AddressError, parse_address
 from app.clock import utcnow
-from app.extensions import csrf, db
+from app.extensions import csrf, db, limiter
 from app.lookup import look_up
 from app.portal import bp
 from app.portal.forms import MAX_IP_LENGTH, ConfirmForm, DelistForm, LookupForm
@@ -15,7 +15,50 @@ from app.tokens import TokenError
 
 OUTCOME_STATUS = {
     delisting.Outcome.MAIL_RECENTLY_SENT: 429,
+    delisting.Outcome.MAIL_CAP: 429,
 }
+
+
+def _limit(name: str):
+    return lambda: current_app.config[name]
+
+
+def _form_email() -> str:
+    return "submit-email:" + request.form.get("email", "").strip().lower()[:254]
+
+
+def _form_ip() -> str:
+    raw = request.form.get("ip", "").strip()[:100]
+    try:
+        return "submit-ip:" + str(parse_address(raw))
+    except AddressError:
+        return "submit-ip:" + raw
+
+
+def _queued_a_mail(response) -> bool:
+    return g.get("confirmation_queued", False)
+
+
+def _submit_limits(view):
+    """Per client address, per recipient, per target IP, and all confirmation mails."""
+    limits = (
+        limiter.limit(_limit("RATE_LIMIT_SUBMIT_PER_ADDRESS"), methods=["POST"]),
+        limiter.limit(
+            _limit("RATE_LIMIT_SUBMIT_PER_EMAIL"), key_func=_form_email, methods=["POST"]
+        ),
+        limiter.limit(_limit("RATE_LIMIT_SUBMIT_PER_IP"), key_func=_form_ip, methods=["POST"]),
+        limiter.limit(
+            _limit("RATE_LIMIT_CONFIRMATION_MAILS"),
+            key_func=lambda: "confirmation-mails",
+            methods=["POST"],
+            deduct_when=_queued_a_mail,
+        ),
+    )
+    for limit in limits:
+        view = limit(view)
+    return view
+
+
 TOKEN_ERROR_STATUS = {"invalid": 404, "expired": 410, "used": 410}
 PRIVATE_PAGES = {"portal.confirm", "portal.confirm_post", "portal.status"}
 
@@ -32,6 +75,7 @@ def no_store_private_pages(response):
 # expired token re-shows the form with what was typed instead of a bare error page.
 @bp.route("/", methods=["GET", "POST"])
 @csrf.exempt
+@_submit_limits
 def index():
     form = DelistForm()
     if request.method == "GET":
@@ -48,6 +92,7 @@ def index():
         now=now,
     )
     db.session.commit()
+    g.confirmation_queued = result.outcome is delisting.Outcome.CHECK_INBOX
     if result.outcome is delisting.Outcome.NOT_LISTED:
         return render_template("portal/index.html", form=form, not_listed=form.ip.data)
     response = render_template("portal/submitted.html", result=result, email=form.email.data)
@@ -78,19 +123,28 @@ def _token_error(error: TokenError):
     return page, TOKEN_ERROR_STATUS[error.reason]
 
 
+def _confirm_page(form, delist_request, listing):
+    return render_template(
+        "portal/confirm.html",
+        form=form,
+        request=delist_request,
+        listing=listing,
+        removals_left=delisting.self_removals_left(delist_request.ip, utcnow()),
+    )
+
+
 @bp.get("/confirm/<token>")
 def confirm(token: str):
     try:
         delist_request, listing = delisting.open_confirmation(token, utcnow())
     except TokenError as error:
         return _token_error(error)
-    return render_template(
-        "portal/confirm.html", form=ConfirmForm(), request=delist_request, listing=listing
-    )
+    return _confirm_page(ConfirmForm(), delist_request, listing)
 
 
 @bp.post("/confirm/<token>")
 @csrf.exempt
+@limiter.limit(_limit("RATE_LIMIT_CONFIRM_PER_ADDRESS"))
 def confirm_post(token: str):
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -99,10 +153,7 @@ def confirm_post(token: str):
             delist_request, listing = delisting.open_confirmation(token, utcnow())
         except TokenError as error:
             return _token_error(error)
-        page = render_template(
-            "portal/confirm.html", form=form, request=delist_request, listing=listing
-        )
-        return page, 400
+        return _confirm_page(form, delist_request, listing), 400
     try:
         delist_request = delisting.confirm(token, client_address=request.remote_addr, now=utcnow())
         db.session.commit()

@@ -1,0 +1,214 @@
+"""Abuse limits: self-service removals per IP, mails per recipient, request rate limits."""
+
+import os
+import secrets
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app import blocklist
+from app.addresses import parse_network
+from app.extensions import db
+from app.models import DelistRequest, OutboxMessage
+from tests.conftest import CONFIRM_LINK_RE, T0, csrf_token, page_text, submit_form
+
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+def list_addresses(app, *texts):
+    with app.app_context():
+        for text in texts:
+            blocklist.add_listing(parse_network(text), "Spam", actor="t", now=T0)
+        db.session.commit()
+
+
+def count(app, model, *where):
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def past_self_removals(app, ip, n, days_ago=5):
+    with app.app_context():
+        for i in range(n):
+            db.session.add(
+                DelistRequest(
+                    public_id=f"past-removal-{i:06d}",
+                    email="old@example.org",
+                    ip=ip,
+                    status="done",
+                    locale="en",
+                    created_at=T0 - timedelta(days=days_ago),
+                    confirmed_at=T0 - timedelta(days=days_ago),
+                    closed_at=T0,
+                )
+            )
+        db.session.commit()
+
+
+def test_after_the_self_removal_limit_a_request_goes_to_review(app, client):
+    list_addresses(app, "203.0.113.7")
+    past_self_removals(app, "203.0.113.7", 2)
+    response = submit_form(client, "sender@example.org", "203.0.113.7")
+    assert response.status_code == 200
+    text = page_text(response)
+    assert "removed by self-service 2 times in the last 30 days" in text
+    assert "decision comes by email" in text
+    assert count(app, DelistRequest, DelistRequest.status == "needs_review") == 1
+    assert count(app, OutboxMessage) == 0
+
+
+def test_removals_older_than_the_window_do_not_count(app, client):
+    list_addresses(app, "203.0.113.7")
+    past_self_removals(app, "203.0.113.7", 2, days_ago=31)
+    assert "Check your inbox" in page_text(submit_form(client, "s@example.org", "203.0.113.7"))
+
+
+def test_the_delist_page_shows_how_many_self_removals_remain(app, client):
+    list_addresses(app, "203.0.113.7")
+    past_self_removals(app, "203.0.113.7", 1)
+    submit_form(client, "sender@example.org", "203.0.113.7")
+    with app.app_context():
+        body = db.session.scalar(sa.select(OutboxMessage.body_text))
+    link = CONFIRM_LINK_RE.search(body).group(0).removeprefix("https://delist.example.test")
+    assert "removed by self-service 1 more times in 30 days" in page_text(client.get(link))
+
+
+@pytest.mark.parametrize("app_overrides", [{"MAIL_PER_RECIPIENT_PER_DAY": 3}])
+def test_one_address_gets_at_most_the_daily_number_of_mails(app, client):
+    ips = [f"198.51.100.{i}" for i in range(1, 6)]
+    list_addresses(app, *ips)
+    statuses = [submit_form(client, "victim@example.org", ip).status_code for ip in ips]
+    assert statuses == [200, 200, 200, 429, 429]
+    assert count(app, OutboxMessage) == 3
+    assert count(app, DelistRequest) == 3
+    assert "Too many emails to this address today" in page_text(
+        submit_form(app.test_client(), "victim@example.org", "198.51.100.5")
+    )
+
+
+def limited_app(app_overrides):
+    return {"RATELIMIT_KEY_PREFIX": secrets.token_hex(4), **app_overrides}
+
+
+@pytest.mark.parametrize(
+    "app_overrides", [limited_app({"RATE_LIMIT_SUBMIT_PER_ADDRESS": "3 per hour"})]
+)
+def test_one_client_address_is_rate_limited_with_a_friendly_page(app, client):
+    list_addresses(app, "203.0.113.7")
+    statuses = [
+        submit_form(client, f"s{i}@example.org", "203.0.113.9").status_code for i in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+    response = submit_form(client, "s@example.org", "203.0.113.9")
+    text = page_text(response)
+    assert "Please try again within 60 minutes" in text
+    assert "per hour" not in text and "3" not in text.split("Please wait")[1][:80]
+    assert int(response.headers["Retry-After"]) == 3600
+
+
+@pytest.mark.parametrize(
+    "app_overrides",
+    [limited_app({"RATE_LIMIT_SUBMIT_PER_EMAIL": "2 per hour", "PROXY_COUNT": 1})],
+)
+def test_one_recipient_is_limited_across_client_addresses(app, client):
+    statuses = [
+        submit_form(
+            client, "victim@example.org", "203.0.113.9", **{"X-Forwarded-For": f"198.51.100.{i}"}
+        ).status_code
+        for i in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    "app_overrides",
+    [limited_app({"RATE_LIMIT_SUBMIT_PER_IP": "2 per hour", "PROXY_COUNT": 1})],
+)
+def test_one_target_ip_is_limited_across_senders(app, client):
+    statuses = [
+        submit_form(
+            client, f"s{i}@example.org", "[203.0.113.9]", **{"X-Forwarded-For": f"198.51.100.{i}"}
+        ).status_code
+        for i in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    "app_overrides",
+    [limited_app({"RATE_LIMIT_CONFIRMATION_MAILS": "2 per hour", "PROXY_COUNT": 1})],
+)
+def test_global_cap_on_confirmation_mails(app, client):
+    ips = ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+    list_addresses(app, *ips)
+    not_listed = submit_form(
+        client, "x@example.org", "203.0.113.200", **{"X-Forwarded-For": "192.0.2.99"}
+    )
+    assert not_listed.status_code == 200  # sends no mail, so does not count
+    statuses = [
+        submit_form(
+            client, f"s{i}@example.org", ip, **{"X-Forwarded-For": f"192.0.2.{i}"}
+        ).status_code
+        for i, ip in enumerate(ips)
+    ]
+    assert statuses == [200, 200, 429]
+    assert count(app, OutboxMessage) == 2
+
+
+@pytest.mark.parametrize(
+    "app_overrides", [limited_app({"RATE_LIMIT_CONFIRM_PER_ADDRESS": "2 per hour"})]
+)
+def test_confirm_posts_are_rate_limited(app, client):
+    page = client.get("/confirm/not-a-token")
+    token = csrf_token(client.get("/").text)
+    codes = [
+        client.post("/confirm/not-a-token", data={"csrf_token": token}).status_code
+        for _ in range(3)
+    ]
+    assert page.status_code == 404
+    assert codes == [404, 404, 429]
+
+
+WORKER = """
+import json, sys
+from app import create_app
+from tests.conftest import submit_form
+app = create_app(json.loads(sys.argv[1]))
+print(json.dumps([submit_form(app.test_client(), "a@example.org", "203.0.113.9").status_code
+                  for _ in range(2)]))
+"""
+
+
+def run_worker_process(settings: dict) -> list[int]:
+    import json
+    import subprocess
+    import sys
+
+    import config
+
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER, json.dumps(settings)],
+        cwd=config.PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set: Redis tests skipped")
+def test_rate_limits_are_shared_between_processes_through_redis(database_url):
+    """Two processes (as two gunicorn workers or hosts) share their counters in Redis."""
+    from tests.conftest import BASE_CONFIG
+
+    settings = {
+        **BASE_CONFIG,
+        "DATABASE_URL": database_url,
+        "RATELIMIT_STORAGE_URI": TEST_REDIS_URL,
+        "RATELIMIT_KEY_PREFIX": secrets.token_hex(6),
+        "RATE_LIMIT_SUBMIT_PER_ADDRESS": "3 per hour",
+    }
+    assert run_worker_process(settings) == [200, 200]
+    assert run_worker_process(settings) == [200, 429]  # the other process saw the first two
