@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, abort, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # No inline script or style anywhere: pages load only our own static files.
@@ -32,6 +32,15 @@ def _security_headers(response):
     return response
 
 
+def _refuse_nul_characters():
+    """No field can hold a NUL, and PostgreSQL refuses them: stop such requests at the door."""
+    values = [request.path, *(v for _, v in request.args.items(multi=True))]
+    if request.method == "POST":
+        values += [v for _, v in request.form.items(multi=True)]
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
 def register(app: Flask) -> None:
     config = app.config
     https = config["PUBLIC_BASE_URL"].startswith("https://")
@@ -46,4 +55,5 @@ def register(app: Flask) -> None:
         # so rate limits and the audit log see the real client.
         count = config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_security_headers)

@@ -132,11 +132,17 @@ def test_tampered_link_is_refused(app, client, link, position):
     assert client.post("/confirm/" + tamper(token, position)).status_code in (400, 404)
 
 
-@pytest.mark.parametrize("token", ["x", "abc.def.ghi", "%00", "a" * 600, "W10.aaaaaa.bbbbbb"])
+@pytest.mark.parametrize("token", ["x", "abc.def.ghi", "a" * 600, "W10.aaaaaa.bbbbbb"])
 def test_garbage_tokens_get_a_clear_page(client, token):
     page = client.get("/confirm/" + token)
     assert page.status_code == 404
     assert "not valid" in page_text(page)
+
+
+def test_a_token_with_a_nul_character_is_refused_at_the_door(client):
+    page = client.get("/confirm/abc%00def")
+    assert page.status_code == 400
+    assert "could not understand" in page_text(page)
 
 
 def test_expired_link_is_refused_and_changes_nothing(app, client, link, time_machine):

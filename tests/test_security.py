@@ -17,7 +17,7 @@ from app.addresses import parse_network
 from app.extensions import db
 from app.models import AuditEvent
 from app.redaction import RedactConfirmTokens, redact
-from tests.conftest import T0, free_port, submit_form
+from tests.conftest import T0, csrf_token, free_port, submit_form
 
 
 def pages(app):
@@ -158,3 +158,29 @@ def test_gunicorn_access_log_is_redacted(tmp_path):
     text = log.read_text()
     assert "/confirm/[redacted]" in text
     assert "very.secret-token" not in text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/requests/abc%00def",
+        "/lookup?ip=1.2.3.4%00",
+        "/lookup?x=1&ip=ok&ip=%00",
+        "/api/v1/lookup/%00",
+    ],
+)
+def test_nul_characters_are_refused_before_reaching_the_database(client, url):
+    assert client.get(url).status_code == 400
+
+
+def test_nul_characters_in_a_form_are_refused(client):
+    page = client.get("/")
+    response = client.post(
+        "/",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": "a@example.com\x00",
+            "ip": "203.0.113.7",
+        },
+    )
+    assert response.status_code == 400
