@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +66,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def configure_logging(app: Flask) -> None:
+    """Plain log lines with UTC times on stderr, unless the host process set up logging."""
     from app import redaction
 
-    level = app.config.get("LOG_LEVEL", "INFO").upper()
-    app.logger.setLevel(getattr(logging, level, logging.INFO))
+    level = getattr(logging, app.config.get("LOG_LEVEL", "INFO").upper(), logging.INFO)
+    root = logging.getLogger()
+    if not root.handlers:  # gunicorn, flask CLI; test runners bring their own handlers
+        logging.Formatter.converter = time.gmtime
+        logging.basicConfig(
+            level=level,
+            format="%(asctime)sZ %(levelname)s %(name)s: %(message)s",
+            datefmt="%Y-%m-%dT%H:%M:%S",
+        )
+    logging.getLogger("delist").setLevel(level)
+    app.logger.setLevel(level)  # after basicConfig, so Flask adds no second handler
     redaction.install()
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import g, has_app_context
 
+from app import security_log
 from app.extensions import db
 from app.models import AuditEvent, DelistRequest, Listing
 
@@ -37,4 +38,11 @@ def record(
         detail=detail,
     )
     db.session.add(event)
+    security_log.event(
+        action,
+        actor=actor,
+        client=client_address,
+        request=event.request_id,
+        listing=event.listing_id,
+    )
     return event

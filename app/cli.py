@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import getpass
-import logging
 import signal
 import threading
-import time
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from flask.logging import default_handler
 
 from app import blocklist, exports, importer, operators, worker
 from app.addresses import AddressError, parse_address, parse_network
@@ -26,17 +23,6 @@ class InputError(click.ClickException):
     """Bad input from the operator: one line on stderr, exit status 2."""
 
     exit_code = 2
-
-
-def _log_to_stderr() -> None:
-    """Plain log lines with UTC times for the long-running commands."""
-    logging.Formatter.converter = time.gmtime
-    logging.basicConfig(
-        level=current_app.config["LOG_LEVEL"].upper(),
-        format="%(asctime)sZ %(levelname)s %(name)s: %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%S",
-    )
-    current_app.logger.removeHandler(default_handler)  # the root handler prints it once
 
 
 def _host_port(text: str, option: str) -> tuple[str, int]:
@@ -286,7 +272,6 @@ def operator_enable_totp(email: str) -> None:
 def worker_command(once: bool, interval: int | None) -> None:
     """Deliver mail, finalise due removals and expire stale requests."""
     interval = interval or current_app.config["WORKER_POLL_SECONDS"]
-    _log_to_stderr()
     if once:
         click.echo(str(worker.run_once(utcnow())))
         return
@@ -331,7 +316,6 @@ def policy_server_command(listen: str) -> None:
     from app.policy import PolicyServer
 
     host, port = _host_port(listen, "--listen")
-    _log_to_stderr()
     server = PolicyServer(current_app._get_current_object(), host, port)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: server.stop())

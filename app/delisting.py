@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from app import audit, blocklist, outbox
+from app import audit, blocklist, outbox, security_log
 from app.addresses import IPAddress, parse_address
 from app.extensions import db
 from app.models import OPEN_REQUEST_STATUSES, DelistRequest, Listing, OutboxMessage
@@ -55,11 +55,15 @@ def submit(
 ) -> SubmitResult:
     """Handle one form submission; queue the confirmation mail when one is due."""
     try:
-        return _submit(email, address, client_address, locale, now)
+        result = _submit(email, address, client_address, locale, now)
     except sa.exc.IntegrityError:
         # Another submission for this IP opened the request first: follow it.
         db.session.rollback()
-        return _submit(email, address, client_address, locale, now)
+        result = _submit(email, address, client_address, locale, now)
+    security_log.event(
+        "delist.submission", outcome=result.outcome.value, email=email, ip=str(address)
+    )
+    return result
 
 
 def _submit(

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 
+from app import security_log
 from app.extensions import db
 
 MESSAGES = {
@@ -59,6 +60,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(error):
+        security_log.event("rate_limit.hit", outcome="refused", path=request.path)
         body, status = _too_many_page(error)
         limit = getattr(error, "limit", None)
         seconds = limit.limit.get_expiry() if limit is not None else 3600

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from app import audit
+from app import audit, security_log
 from app.extensions import db
 from app.mail import DeliveryError, SmtpTransport, build_message
 from app.models import DelistRequest, OutboxMessage
@@ -59,6 +59,7 @@ def enqueue(
         created_at=now,
     )
     db.session.add(message)
+    security_log.event("mail.queued", email=recipient, kind=kind)
     return message
 
 

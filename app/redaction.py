@@ -25,7 +25,7 @@ class RedactConfirmTokens(logging.Filter):
 
 def install() -> None:
     """Redact the request lines of Werkzeug's development server and our own loggers."""
-    for name in ("werkzeug", "app", "delist.policy"):
+    for name in ("werkzeug", "app", "delist.policy", "delist.security"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactConfirmTokens) for f in logger.filters):
             logger.addFilter(RedactConfirmTokens())

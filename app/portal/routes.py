@@ -3,7 +3,7 @@
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 
-from app import delisting
+from app import delisting, security_log
 from app.addresses import AddressError, parse_address
 from app.clock import utcnow
 from app.extensions import csrf, db, limiter
@@ -119,6 +119,7 @@ def lookup():
 
 
 def _token_error(error: TokenError):
+    security_log.event("token.refused", outcome=error.reason)
     page = render_template("portal/token_error.html", reason=error.reason, request=error.request)
     return page, TOKEN_ERROR_STATUS[error.reason]
 
