@@ -244,3 +244,19 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(ctx):
     conn = db.session.connection()
     assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
+
+
+def test_a_filled_honeypot_field_is_refused_and_stores_nothing(client, app, listed):
+    page = client.get("/")
+    assert 'class="hp" aria-hidden="true"' in page.text
+    response = client.post(
+        "/",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": "bot@example.com",
+            "ip": "203.0.113.7",
+            "website": "http://spam.example",
+        },
+    )
+    assert response.status_code == 400
+    assert rows(app, DelistRequest) == []

@@ -24,9 +24,15 @@ class DelistForm(FlaskForm):
         validators=[InputRequired(_l("Enter the IP address from the bounce message."))],
         description=_l("The address in square brackets in the bounce, e.g. 203.0.113.7."),
     )
+    # A honeypot: hidden from people (and screen readers), filled in by form-filling bots.
+    website = StringField(_l("Leave this empty"))
     submit = SubmitField(_l("Email me the confirmation link"))
 
     address = None  # the parsed IP, set by validate_ip
+
+    def validate_website(self, field: StringField) -> None:
+        if field.data:
+            raise ValidationError(_l("Leave this field empty."))
 
     def validate_email(self, field: StringField) -> None:
         raw = field.data or ""
