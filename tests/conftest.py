@@ -38,6 +38,17 @@ BASE_CONFIG = {
 }
 
 
+def add_listings(app, *networks: str, reason: str = "Spam") -> None:
+    """List these addresses or ranges, as an operator would, at T0."""
+    from app import blocklist
+    from app.addresses import parse_network
+
+    with app.app_context():
+        for text in networks:
+            blocklist.add_listing(parse_network(text), reason, actor="test", now=T0)
+        db.session.commit()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

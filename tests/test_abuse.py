@@ -6,20 +6,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import blocklist, outbox, worker
-from app.addresses import parse_network
+from app import outbox, worker
 from app.clock import utcnow
 from app.extensions import db
 from app.mail import DeliveryError, SmtpTransport
 from app.models import OutboxMessage
-from tests.conftest import T0, submit_form
-
-
-def list_addresses(app, texts):
-    with app.app_context():
-        for text in texts:
-            blocklist.add_listing(parse_network(text), "Spam", actor="t", now=T0)
-        db.session.commit()
+from tests.conftest import T0, add_listings, submit_form
 
 
 def queued_link(app) -> str:
@@ -30,7 +22,7 @@ def queued_link(app) -> str:
 
 
 def test_every_single_character_changed_in_a_token_is_refused(app, client):
-    list_addresses(app, ["203.0.113.7"])
+    add_listings(app, "203.0.113.7")
     submit_form(client, "sender@example.org", "203.0.113.7")
     path = queued_link(app)
     token = path.removeprefix("/confirm/")
@@ -57,7 +49,7 @@ def test_every_single_character_changed_in_a_token_is_refused(app, client):
 )
 def test_mail_bombing_one_recipient_sends_at_most_the_daily_cap(app, client, smtp_sink):
     ips = [f"198.51.{i // 250}.{i % 250 + 1}" for i in range(200)]
-    list_addresses(app, ips)
+    add_listings(app, *ips)
     for i, ip in enumerate(ips):
         submit_form(
             client, "victim@example.org", ip, **{"X-Forwarded-For": f"192.0.2.{i % 250 + 1}"}
@@ -70,7 +62,7 @@ def test_mail_bombing_one_recipient_sends_at_most_the_daily_cap(app, client, smt
 
 def submit_many(app, client, count):
     ips = [f"198.51.100.{i + 1}" for i in range(count)]
-    list_addresses(app, ips)
+    add_listings(app, *ips)
     for i, ip in enumerate(ips):
         submit_form(client, f"sender{i}@example.org", ip)
     return ips
@@ -131,7 +123,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(app, client, smtp_sink, time_ma
 
 
 def test_a_dying_connection_mid_message_is_retried(app, client, smtp_sink, monkeypatch):
-    list_addresses(app, ["203.0.113.7"])
+    add_listings(app, "203.0.113.7")
     submit_form(client, "sender@example.org", "203.0.113.7")
     real_send = SmtpTransport.send
     calls = {"n": 0}
@@ -171,7 +163,7 @@ def test_fifty_concurrent_presses_on_a_real_server_schedule_exactly_once(app, cl
     from app.models import AuditEvent
     from tests.conftest import free_port, run_at_once
 
-    list_addresses(app, ["203.0.113.7"])
+    add_listings(app, "203.0.113.7")
     submit_form(client, "sender@example.org", "203.0.113.7")
     path = queued_link(app)
     port = free_port()

@@ -7,20 +7,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import blocklist
-from app.addresses import parse_network
 from app.extensions import db
 from app.models import DelistRequest, OutboxMessage
-from tests.conftest import CONFIRM_LINK_RE, T0, csrf_token, page_text, submit_form
+from tests.conftest import CONFIRM_LINK_RE, T0, add_listings, csrf_token, page_text, submit_form
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
-
-
-def list_addresses(app, *texts):
-    with app.app_context():
-        for text in texts:
-            blocklist.add_listing(parse_network(text), "Spam", actor="t", now=T0)
-        db.session.commit()
 
 
 def count(app, model, *where):
@@ -47,7 +38,7 @@ def past_self_removals(app, ip, n, days_ago=5):
 
 
 def test_after_the_self_removal_limit_a_request_goes_to_review(app, client):
-    list_addresses(app, "203.0.113.7")
+    add_listings(app, "203.0.113.7")
     past_self_removals(app, "203.0.113.7", 2)
     response = submit_form(client, "sender@example.org", "203.0.113.7")
     assert response.status_code == 200
@@ -59,13 +50,13 @@ def test_after_the_self_removal_limit_a_request_goes_to_review(app, client):
 
 
 def test_removals_older_than_the_window_do_not_count(app, client):
-    list_addresses(app, "203.0.113.7")
+    add_listings(app, "203.0.113.7")
     past_self_removals(app, "203.0.113.7", 2, days_ago=31)
     assert "Check your inbox" in page_text(submit_form(client, "s@example.org", "203.0.113.7"))
 
 
 def test_the_delist_page_shows_how_many_self_removals_remain(app, client):
-    list_addresses(app, "203.0.113.7")
+    add_listings(app, "203.0.113.7")
     past_self_removals(app, "203.0.113.7", 1)
     submit_form(client, "sender@example.org", "203.0.113.7")
     with app.app_context():
@@ -77,7 +68,7 @@ def test_the_delist_page_shows_how_many_self_removals_remain(app, client):
 @pytest.mark.parametrize("app_overrides", [{"MAIL_PER_RECIPIENT_PER_DAY": 3}])
 def test_one_address_gets_at_most_the_daily_number_of_mails(app, client):
     ips = [f"198.51.100.{i}" for i in range(1, 6)]
-    list_addresses(app, *ips)
+    add_listings(app, *ips)
     statuses = [submit_form(client, "victim@example.org", ip).status_code for ip in ips]
     assert statuses == [200, 200, 200, 429, 429]
     assert count(app, OutboxMessage) == 3
@@ -95,7 +86,7 @@ def limited_app(app_overrides):
     "app_overrides", [limited_app({"RATE_LIMIT_SUBMIT_PER_ADDRESS": "3 per hour"})]
 )
 def test_one_client_address_is_rate_limited_with_a_friendly_page(app, client):
-    list_addresses(app, "203.0.113.7")
+    add_listings(app, "203.0.113.7")
     statuses = [
         submit_form(client, f"s{i}@example.org", "203.0.113.9").status_code for i in range(4)
     ]
@@ -141,7 +132,7 @@ def test_one_target_ip_is_limited_across_senders(app, client):
 )
 def test_global_cap_on_confirmation_mails(app, client):
     ips = ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
-    list_addresses(app, *ips)
+    add_listings(app, *ips)
     not_listed = submit_form(
         client, "x@example.org", "203.0.113.200", **{"X-Forwarded-For": "192.0.2.99"}
     )

@@ -12,12 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 import config
-from app import blocklist
-from app.addresses import parse_network
 from app.extensions import db
 from app.models import AuditEvent
 from app.redaction import RedactConfirmTokens, redact
-from tests.conftest import T0, csrf_token, free_port, submit_form
+from tests.conftest import add_listings, csrf_token, free_port, submit_form
 
 
 def pages(app):
@@ -62,12 +60,6 @@ def test_unknown_host_headers_are_refused(app):
     assert client.get("/", base_url="https://evil.example.org").status_code == 400
 
 
-def listed(app):
-    with app.app_context():
-        blocklist.add_listing(parse_network("203.0.113.7"), "spam", actor="t", now=T0)
-        db.session.commit()
-
-
 def submitted_from(app):
     with app.app_context():
         return db.session.scalar(
@@ -77,13 +69,13 @@ def submitted_from(app):
 
 @pytest.mark.parametrize("app_overrides", [{"PROXY_COUNT": 1}])
 def test_behind_one_proxy_the_forwarded_client_address_counts(app, client):
-    listed(app)
+    add_listings(app, "203.0.113.7")
     submit_form(client, "a@example.com", "203.0.113.7", **{"X-Forwarded-For": "198.51.100.23"})
     assert submitted_from(app) == "198.51.100.23"
 
 
 def test_without_a_proxy_forwarded_headers_are_ignored(app, client):
-    listed(app)
+    add_listings(app, "203.0.113.7")
     submit_form(client, "a@example.com", "203.0.113.7", **{"X-Forwarded-For": "198.51.100.23"})
     assert submitted_from(app) == "127.0.0.1"
 
