@@ -393,6 +393,16 @@ def deny(request: DelistRequest, *, actor: str, why: str, now: datetime) -> None
     _queue_decision(request, False, why, now)
 
 
+def resend_link(request: DelistRequest, *, client_address: str | None, now: datetime):
+    """The sender asks again from the status page: same rules as sending the form again."""
+    listing = blocklist.find_listing(parse_address(request.ip), now)
+    if request.status != "pending" or listing is None or listing.is_range:
+        return None
+    if mail_cap_reached(request.email, now):
+        return SubmitResult(Outcome.MAIL_CAP, request, listing)
+    return _resend(request, request.email, listing, client_address, request.locale, now)
+
+
 def send_new_link(request: DelistRequest, *, actor: str, now: datetime) -> None:
     """A fresh confirmation link for a pending request (the older one stops working)."""
     listing = blocklist.find_listing(parse_address(request.ip), now)

@@ -114,3 +114,34 @@ def test_zero_delay_removes_at_once(app, client, smtp_sink):
     response = press_delist(client, link)
     assert not listed_now(app)
     assert "Removed from the list" in page_text(client.get(response.headers["Location"]))
+
+
+def test_the_sender_can_ask_for_a_new_link_from_the_status_page(
+    app, client, smtp_sink, time_machine
+):
+    from tests.conftest import csrf_token
+
+    with app.app_context():
+        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor="op", now=T0)
+        db.session.commit()
+    submitted = submit_form(client, "postmaster@example.com", "203.0.113.7")
+    status_url = "/requests/" + submitted.text.split('href="/requests/', 1)[1].split('"', 1)[0]
+    run_worker(app)
+
+    def press():
+        page = client.get(status_url)
+        token = csrf_token(page.text)
+        return client.post(f"{status_url}/resend", data={"csrf_token": token})
+
+    assert press().status_code == 303
+    assert "You can ask again after" in page_text(client.get(status_url))  # too soon
+    time_machine.move_to(T0 + timedelta(minutes=6))
+    press()
+    assert "A new link is on its way" in page_text(client.get(status_url))
+    run_worker(app)
+    first, second = (
+        CONFIRM_LINK_RE.findall(m.get_body(preferencelist=("plain",)).get_content())[0]
+        for m in smtp_sink.messages
+    )
+    assert client.get(first.removeprefix("https://delist.example.test")).status_code == 404
+    assert client.get(second.removeprefix("https://delist.example.test")).status_code == 200

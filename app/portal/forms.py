@@ -79,5 +79,9 @@ class LookupForm(FlaskForm):
     submit = SubmitField(_l("Check"))
 
 
+class ResendForm(FlaskForm):
+    submit = SubmitField(_l("Send the link again"))
+
+
 class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Delist IP"))

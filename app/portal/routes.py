@@ -1,15 +1,17 @@
 """Sender routes: thin views over app.delisting."""
 
-from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
 from app import delisting, security_log
 from app.addresses import AddressError, parse_address
 from app.clock import utcnow
 from app.extensions import csrf, db, limiter
+from app.formatting import when
 from app.lookup import look_up
 from app.portal import bp
-from app.portal.forms import MAX_IP_LENGTH, ConfirmForm, DelistForm, LookupForm
+from app.portal.forms import MAX_IP_LENGTH, ConfirmForm, DelistForm, LookupForm, ResendForm
 from app.timeline import MAIL_STATES, request_mail, request_timeline
 from app.tokens import TokenError
 
@@ -179,4 +181,35 @@ def status(public_id: str):
         timeline=request_timeline(delist_request, now),
         mail=request_mail(delist_request),
         mail_states=MAIL_STATES,
+        resend_form=ResendForm(),
     )
+
+
+@bp.post("/requests/<public_id>/resend")
+@limiter.limit(_limit("RATE_LIMIT_SUBMIT_PER_ADDRESS"))
+def resend(public_id: str):
+    delist_request = delisting.find_by_public_id(public_id)
+    if delist_request is None:
+        abort(404)
+    back = redirect(url_for(".status", public_id=delist_request.public_id), code=303)
+    if not ResendForm().validate_on_submit():
+        flash(_l("This form has expired. Please press the button again."))
+        return back
+    now = utcnow()
+    result = delisting.resend_link(delist_request, client_address=request.remote_addr, now=now)
+    db.session.commit()
+    Outcome = delisting.Outcome
+    if result is None:
+        flash(_l("This request does not need a new link."))
+    elif result.outcome is Outcome.CHECK_INBOX:
+        flash(_l("A new link is on its way. The link in earlier emails no longer works."))
+    elif result.outcome is Outcome.MAIL_RECENTLY_SENT:
+        flash(
+            _l(
+                "We sent a link only minutes ago. You can ask again after %(time)s.",
+                time=when(result.retry_at),
+            )
+        )
+    else:
+        flash(_l("We have sent several emails to this address today; please try tomorrow."))
+    return back
