@@ -21,6 +21,19 @@ def queued_link(app) -> str:
     return re.search(r"/confirm/[A-Za-z0-9_.\-]+", body).group(0)
 
 
+def same_bytes(forged: str, token: str) -> bool:
+    """Do two tokens decode to the same bytes (a change in padding bits only)?"""
+    from itsdangerous.encoding import base64_decode
+
+    def decoded(text):
+        try:
+            return [base64_decode(part) for part in text.split(".")]
+        except Exception:
+            return None
+
+    return decoded(forged) is not None and decoded(forged) == decoded(token)
+
+
 def test_every_single_character_changed_in_a_token_is_refused(app, client):
     add_listings(app, "203.0.113.7")
     submit_form(client, "sender@example.org", "203.0.113.7")
@@ -29,8 +42,8 @@ def test_every_single_character_changed_in_a_token_is_refused(app, client):
     assert client.get(path).status_code == 200
     for position, char in enumerate(token):
         forged = token[:position] + ("B" if char == "A" else "A") + token[position + 1 :]
-        if forged == token:
-            continue
+        if same_bytes(forged, token):
+            continue  # only unused base64 padding bits changed: the very same token
         assert client.get(f"/confirm/{forged}").status_code in (404, 410), position
     assert client.get(path[:-1]).status_code == 404  # cut short, as mail programs do
 
