@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app import audit
-from app.addresses import IPAddress, IPNetwork, containing_keys, network_key
+from app.addresses import IPAddress, IPNetwork, NetworkKey, containing_keys, network_key
 from app.extensions import db
 from app.models import DelistRequest, Listing, ListingPrefix
 
@@ -78,15 +78,18 @@ def is_listed_now(address: IPAddress, now: datetime) -> bool:
     return find_listing(address, now) is not None
 
 
+def same_network(key: NetworkKey) -> sa.ColumnElement[bool]:
+    """SQL condition: the row lists exactly the network with this key (any state)."""
+    return sa.and_(
+        Listing.version == key.version,
+        Listing.prefix_len == key.prefix_len,
+        Listing.net_start == key.net_start,
+    )
+
+
 def _unfinalised(network: IPNetwork) -> Listing | None:
-    key = network_key(network)
     return db.session.scalar(
-        sa.select(Listing).where(
-            Listing.version == key.version,
-            Listing.prefix_len == key.prefix_len,
-            Listing.net_start == key.net_start,
-            Listing.removed_at.is_(None),
-        )
+        sa.select(Listing).where(same_network(network_key(network)), Listing.removed_at.is_(None))
     )
 
 

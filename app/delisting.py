@@ -225,22 +225,37 @@ def _queue_confirmation(request: DelistRequest, listing: Listing, now: datetime)
     request.nonce_hash = hash_nonce(nonce)
     request.expires_at = now + timedelta(seconds=max_age)
     token = sign_confirmation(request.id, nonce)
-    outbox.enqueue(
+    _mail_sender(
+        request,
         "confirmation",
-        recipient=request.email,
-        subject=_l("Confirm the removal of %(ip)s from our blocked-senders list", ip=request.ip),
-        template="confirm",
-        context={
-            "request": request,
+        "confirm",
+        _l("Confirm the removal of %(ip)s from our blocked-senders list", ip=request.ip),
+        {
             "listing": listing,
             "confirm_url": public_url("portal.confirm", token=token),
-            "status_url": public_url("portal.status", public_id=request.public_id),
             "valid_seconds": max_age,
             "delay_seconds": current_app.config["DELIST_DELAY_SECONDS"],
         },
+        now,
+        secret=token,
+    )
+
+
+def _mail_sender(request, kind, template, subject, context, now, secret=None) -> None:
+    """Queue mail about `request` to its sender, in the sender's language."""
+    outbox.enqueue(
+        kind,
+        recipient=request.email,
+        subject=subject,
+        template=template,
+        context={
+            "request": request,
+            "status_url": public_url("portal.status", public_id=request.public_id),
+            **context,
+        },
         now=now,
         request=request,
-        secret=token,
+        secret=secret,
         locale=request.locale,
     )
 
@@ -351,20 +366,13 @@ def sender_status(request: DelistRequest, now: datetime) -> str:
 
 
 def _queue_decision(request: DelistRequest, approved: bool, why: str, now: datetime) -> None:
-    outbox.enqueue(
+    _mail_sender(
+        request,
         "decision",
-        recipient=request.email,
-        subject=_l("Your request to remove %(ip)s from our blocked-senders list", ip=request.ip),
-        template="decision",
-        context={
-            "request": request,
-            "approved": approved,
-            "why": why,
-            "status_url": public_url("portal.status", public_id=request.public_id),
-        },
-        now=now,
-        request=request,
-        locale=request.locale,
+        "decision",
+        _l("Your request to remove %(ip)s from our blocked-senders list", ip=request.ip),
+        {"approved": approved, "why": why},
+        now,
     )
 
 

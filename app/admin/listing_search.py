@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from app.addresses import AddressError, containing_keys, parse_address, parse_network
 from app.admin.paging import Page, newest_first
+from app.blocklist import same_network
 from app.extensions import db
 from app.models import Listing, ListingPrefix
 
@@ -27,11 +28,7 @@ def _prefix_lens(version: int) -> list[int]:
 
 
 def _key_probe(key) -> sa.Select:
-    return sa.select(Listing.id).where(
-        Listing.version == key.version,
-        Listing.prefix_len == key.prefix_len,
-        Listing.net_start == key.net_start,
-    )
+    return sa.select(Listing.id).where(same_network(key))
 
 
 def _ids_in(selects: list[sa.Select]) -> sa.ColumnElement[bool]:

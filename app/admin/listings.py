@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app import blocklist
-from app.addresses import AddressError, parse_network
+from app.addresses import AddressError, NetworkKey, parse_network
 from app.admin import bp
 from app.admin.actions import audited_action
 from app.admin.forms import ActionForm, ListingForm
@@ -57,9 +57,7 @@ def listing(listing_id: int):
     same_network = db.session.scalars(
         sa.select(Listing)
         .where(
-            Listing.version == item.version,
-            Listing.prefix_len == item.prefix_len,
-            Listing.net_start == item.net_start,
+            blocklist.same_network(NetworkKey(item.version, item.prefix_len, item.net_start)),
             Listing.id != item.id,
         )
         .order_by(Listing.id.desc())
