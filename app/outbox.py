@@ -2,7 +2,10 @@
 
 A message is claimed with a conditional UPDATE that also sets a lease (in
 `next_attempt_at`), so several workers never send one message at the same time,
-and a worker that dies mid-send leaves a claim that expires and is retried.
+and a worker that dies mid-send leaves a claim that expires and is retried. On
+PostgreSQL the candidate is picked `FOR UPDATE SKIP LOCKED`, so workers pass over
+each other's rows instead of racing for the same one; SQLite has one writer at a
+time, and there the conditional UPDATE alone decides.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ def _claim(now: datetime, lease: timedelta) -> OutboxMessage | None:
             .where(_due(now))
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(1)
+            .with_for_update(skip_locked=True)  # rendered on PostgreSQL, ignored by SQLite
         ).first()
         if candidate is None:
             return None

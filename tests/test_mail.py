@@ -6,11 +6,12 @@ import pytest
 import sqlalchemy as sa
 
 from app import blocklist, worker
+from app import outbox as outbox_service
 from app.addresses import parse_network
 from app.clock import utcnow
 from app.extensions import db
 from app.models import OutboxMessage
-from tests.conftest import CONFIRM_LINK_RE, T0, submit_form
+from tests.conftest import CONFIRM_LINK_RE, T0, add_listings, submit_form
 
 
 @pytest.fixture
@@ -171,3 +172,28 @@ def test_a_new_link_cancels_the_unsent_older_mail(app, client, listed, smtp_sink
     [mail] = smtp_sink.messages
     [link] = CONFIRM_LINK_RE.findall(mail.get_body(preferencelist=("plain",)).get_content())
     assert client.get(link.removeprefix("https://delist.example.test")).status_code == 200
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_on_postgresql_a_worker_skips_a_message_another_worker_holds(
+    app, client, listed, smtp_sink, database_url
+):
+    submit_form(client, "first@example.com", "203.0.113.7")
+    add_listings(app, "198.51.100.9")
+    submit_form(client, "second@example.com", "198.51.100.9")
+    other_worker = sa.create_engine(database_url)
+    try:
+        with other_worker.connect() as connection, connection.begin():
+            # Another worker's transaction holds the oldest due message.
+            first_id = connection.execute(
+                sa.select(OutboxMessage.id).order_by(OutboxMessage.id).limit(1).with_for_update()
+            ).scalar_one()
+            with app.app_context():
+                db.session.execute(sa.text("SET lock_timeout = '5s'"))  # fail, never hang
+                report = outbox_service.deliver_due(utcnow())
+            assert report.sent == 1
+            assert smtp_sink.envelopes[0][1] == ["second@example.com"]
+            assert first_id == outbox(app)[0].id
+    finally:
+        other_worker.dispose()
+    assert outbox(app)[0].status == "queued"  # left for the next pass, not lost
