@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine with Python 3.11+:
 #   make run    the portal with its embedded defaults (SQLite, a local mail sink, the worker)
 #   make test   lint, format check and the test suite (PostgreSQL too when TEST_DATABASE_URL is set;
-#               installs Postfix, swaks, rbldnsd and dig from Debian when run as root)
+#               installs Postfix, swaks, rbldnsd, dig and Chromium from Debian when run as root)
 
 PYTHON ?= python3
 VENV := .venv
@@ -24,7 +24,7 @@ run: install
 	scripts/run-demo
 
 test: install
-	@scripts/install-test-tools || echo "Postfix/rbldnsd missing: their end-to-end tests will be skipped"
+	@scripts/install-test-tools || echo "Postfix/rbldnsd/Chromium missing: their end-to-end tests will be skipped"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

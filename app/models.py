@@ -228,3 +228,12 @@ class Operator(UserMixin, db.Model):
     @property
     def actor(self) -> str:
         return f"operator:{self.email}"
+
+
+class SpentChallenge(db.Model):
+    """A solved form challenge that was used once, kept until it expires so it cannot be reused."""
+
+    __tablename__ = "spent_challenge"
+
+    signature: so.Mapped[str] = so.mapped_column(sa.String(128), primary_key=True)
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, index=True)

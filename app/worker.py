@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app import blocklist, delisting, outbox
+from app import blocklist, challenge, delisting, outbox
 from app.extensions import db
 
 
@@ -30,5 +30,6 @@ def run_once(now: datetime) -> PassReport:
     removals = blocklist.finalise_due_removals(now)
     db.session.commit()
     expired = delisting.expire_stale_requests(now)
+    challenge.forget_expired(now)
     db.session.commit()
     return PassReport(delivery, removals, expired)

@@ -35,6 +35,7 @@ BASE_CONFIG = {
     "MAIL_SERVER": "127.0.0.1",
     "MAIL_TIMEOUT_SECONDS": 5,
     "MAIL_RETRY_BASE_SECONDS": 60,
+    "CHALLENGE_ENABLED": False,  # its own tests switch it on
 }
 
 
@@ -249,3 +250,16 @@ def run_at_once(action, argument_lists, timeout: float = 60) -> list:
 def page_text(response) -> str:
     """The visible text of a page, with white space folded."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium under Playwright, shared by the browser tests (tests/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()

@@ -4,7 +4,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField, SubmitField
+from wtforms import HiddenField, StringField, SubmitField
 from wtforms.validators import InputRequired, ValidationError
 
 from app.addresses import AddressError, parse_sender_address
@@ -26,6 +26,8 @@ class DelistForm(FlaskForm):
     )
     # A honeypot: hidden from people (and screen readers), filled in by form-filling bots.
     website = StringField(_l("Leave this empty"))
+    # The browser's proof of work (app.challenge), checked by the view when switched on.
+    altcha = HiddenField()
     submit = SubmitField(_l("Email me the confirmation link"))
 
     address = None  # the parsed IP, set by validate_ip

@@ -1,10 +1,20 @@
 """Sender routes: thin views over app.delisting."""
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from app import delisting, security_log
+from app import challenge, delisting, security_log
 from app.addresses import AddressError, parse_address
 from app.clock import utcnow
 from app.extensions import csrf, db, limiter
@@ -73,6 +83,42 @@ def no_store_private_pages(response):
     return response
 
 
+CHALLENGE_ERRORS = {
+    "missing": _l(
+        "The automatic check did not run. Turn on JavaScript for this page, wait until it says "
+        "the check is done, and send the form again."
+    ),
+    "invalid": _l(
+        "The automatic check did not pass. Send the form again: your browser repeats the check "
+        "by itself."
+    ),
+    "expired": _l(
+        "The automatic check has expired. Send the form again: your browser repeats the check "
+        "by itself."
+    ),
+}
+CHALLENGE_ERRORS["used"] = CHALLENGE_ERRORS["invalid"]
+
+
+def _form_page(form, **context):
+    """The delist form, with a fresh proof-of-work challenge when those are on."""
+    new_challenge = challenge.new_challenge(utcnow()) if challenge.enabled() else None
+    return render_template("portal/index.html", form=form, challenge=new_challenge, **context)
+
+
+def _challenge_refused(form, now) -> bool:
+    """Spend the form's proof of work; on failure put the reason next to the button."""
+    if not challenge.enabled():
+        return False
+    try:
+        challenge.spend(form.altcha.data, now)
+    except challenge.ChallengeError as error:
+        security_log.event("challenge.refused", outcome=error.reason)
+        form.altcha.errors = [CHALLENGE_ERRORS[error.reason]]
+        return True
+    return False
+
+
 # The two sender forms check their CSRF token themselves (FlaskForm), so that an
 # expired token re-shows the form with what was typed instead of a bare error page.
 @bp.route("/", methods=["GET", "POST"])
@@ -82,10 +128,10 @@ def index():
     form = DelistForm()
     if request.method == "GET":
         form.ip.data = request.args.get("ip", "")[:MAX_IP_LENGTH]  # from the lookup page
-        return render_template("portal/index.html", form=form)
-    if not form.validate_on_submit():
-        return render_template("portal/index.html", form=form), 400
+        return _form_page(form)
     now = utcnow()
+    if not form.validate_on_submit() or _challenge_refused(form, now):
+        return _form_page(form), 400
     result = delisting.submit(
         form.email.data,
         form.address,
@@ -96,13 +142,24 @@ def index():
     db.session.commit()
     g.confirmation_queued = result.outcome is delisting.Outcome.CHECK_INBOX
     if result.outcome is delisting.Outcome.NOT_LISTED:
-        return render_template("portal/index.html", form=form, not_listed=form.ip.data)
+        return _form_page(form, not_listed=form.ip.data)
     response = render_template("portal/submitted.html", result=result, email=form.email.data)
     status = OUTCOME_STATUS.get(result.outcome, 200)
     headers = {}
     if result.retry_at:
         headers["Retry-After"] = str(max(1, int((result.retry_at - now).total_seconds())))
     return response, status, headers
+
+
+@bp.get("/challenge")
+@limiter.limit(_limit("API_RATE_LIMIT"))
+def new_challenge():
+    """A fresh challenge for a form left open longer than a challenge lives."""
+    if not challenge.enabled():
+        abort(404)
+    response = jsonify(challenge.new_challenge(utcnow()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/lookup")

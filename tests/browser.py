@@ -1,0 +1,93 @@
+"""Browser tests' parts: the portal as a real gunicorn process, and Debian's Chromium.
+
+Chromium comes from Debian (`scripts/install-test-tools`), found through
+`CHROMIUM_PATH` or on the PATH; Playwright drives it and downloads nothing. Tests
+skip where it is missing, except in CI (CI=true), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BASE_CONFIG, free_port
+from tests.mta import require
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", PROJECT_ROOT / "build" / "screenshots"))
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def chromium_path() -> str:
+    return os.environ.get("CHROMIUM_PATH") or require("chromium")
+
+
+def launch(playwright):
+    # As root, Chromium's sandbox cannot start; these tests load only our own pages.
+    return playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the portal did not start:\n{log.read_text()[-3000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"the portal did not listen within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@contextmanager
+def running_portal(database_url: str, mail_port: int, **settings) -> Iterator[str]:
+    """Serve the portal with gunicorn on a free loopback port; yield its base URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "SECRET_KEY": BASE_CONFIG["SECRET_KEY"],
+        "DATABASE_URL": database_url,
+        "PUBLIC_BASE_URL": url,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(mail_port),
+        "DELIST_ALLOW_NON_GLOBAL_IPS": "true",
+        **{name: str(value) for name, value in settings.items()},
+    }
+    with tempfile.NamedTemporaryFile(prefix="portal-", suffix=".log", delete=False) as handle:
+        log = Path(handle.name)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_port(port, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.unlink(missing_ok=True)
+
+
+def screenshot(page, name: str) -> None:
+    """Keep a full-page picture of what the test saw, for people to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
