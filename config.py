@@ -96,6 +96,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "RATE_LIMIT_SUBMIT_PER_IP": (_text, "10 per hour"),
     "RATE_LIMIT_CONFIRMATION_MAILS": (_text, "500 per hour"),
     "RATE_LIMIT_CONFIRM_PER_ADDRESS": (_text, "30 per hour"),
+    "RATE_LIMIT_REPORT_PER_ADDRESS": (_text, "5 per hour"),
     "TRUSTED_HOSTS": (_list, []),
     "PROXY_COUNT": (_int, 0),
     "MAX_CONTENT_LENGTH_BYTES": (_int, 64 * 1024),
@@ -133,6 +134,7 @@ RATE_LIMIT_SETTINGS = (
     "RATE_LIMIT_SUBMIT_PER_IP",
     "RATE_LIMIT_CONFIRMATION_MAILS",
     "RATE_LIMIT_CONFIRM_PER_ADDRESS",
+    "RATE_LIMIT_REPORT_PER_ADDRESS",
 )
 
 REJECT_CODE_RE = re.compile(r"^[45][0-9][0-9]( [45]\.[0-9]{1,3}\.[0-9]{1,3})?$")

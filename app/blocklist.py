@@ -214,7 +214,10 @@ def _finalise(listing: Listing, now: datetime) -> None:
 
 
 def finalise_due_removals(now: datetime, limit: int = 1000) -> int:
-    """Mark removals whose time has come as done; return how many listings."""
+    """Mark listings whose removal time has come as removed; return how many.
+
+    Their requests are closed by `delisting.finish_due_requests`, which tells the senders.
+    """
     due = db.session.scalars(
         sa.select(Listing)
         .where(Listing.removed_at.is_(None), Listing.removal_effective_at <= now)
@@ -223,15 +226,6 @@ def finalise_due_removals(now: datetime, limit: int = 1000) -> int:
     ).all()
     for listing in due:
         _finalise(listing, now)
-    requests = db.session.scalars(
-        sa.select(DelistRequest).where(
-            DelistRequest.status == "scheduled", DelistRequest.removal_effective_at <= now
-        )
-    ).all()
-    for request in requests:
-        request.status = "done"
-        request.closed_at = now
-        audit.record("request.done", actor="worker", now=now, request=request)
     return len(due)
 
 

@@ -376,6 +376,29 @@ def _queue_decision(request: DelistRequest, approved: bool, why: str, now: datet
     )
 
 
+def finish_due_requests(now: datetime, limit: int = 1000) -> int:
+    """Close requests whose removal has taken effect, and tell each sender by mail."""
+    due = db.session.scalars(
+        sa.select(DelistRequest)
+        .where(DelistRequest.status == "scheduled", DelistRequest.removal_effective_at <= now)
+        .order_by(DelistRequest.removal_effective_at)
+        .limit(limit)
+    ).all()
+    for request in due:
+        request.status = "done"
+        request.closed_at = now
+        audit.record("request.done", actor="worker", now=now, request=request)
+        _mail_sender(
+            request,
+            "removed",
+            "removed",
+            _l("%(ip)s is no longer on our blocked-senders list", ip=request.ip),
+            {"help_url": public_url("portal.help")},
+            now,
+        )
+    return len(due)
+
+
 def approve(request: DelistRequest, *, actor: str, why: str, now: datetime) -> None:
     """An operator lets a reviewed request through: the removal is scheduled as usual."""
     if request.status != "needs_review":

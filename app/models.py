@@ -237,3 +237,32 @@ class SpentChallenge(db.Model):
 
     signature: so.Mapped[str] = so.mapped_column(sa.String(128), primary_key=True)
     expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, index=True)
+
+
+REPORT_STATUSES = ("open", "closed")
+
+
+class AbuseReport(db.Model):
+    """Spam from some network, reported by anyone with the message's headers, for operators."""
+
+    __tablename__ = "abuse_report"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    reporter_email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    headers: so.Mapped[str] = so.mapped_column(sa.Text)
+    note: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # The IP addresses found in the headers, in order, comma-separated: where to look first.
+    addresses: so.Mapped[str] = so.mapped_column(sa.String(2000), default="")
+    locale: so.Mapped[str] = so.mapped_column(sa.String(10), default="en")
+    client_address: so.Mapped[str | None] = so.mapped_column(sa.String(45))
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="open")
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    closed_by: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    outcome: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_abuse_report_status", "status", "id"),)
+
+    @property
+    def address_list(self) -> list[str]:
+        return [address for address in self.addresses.split(",") if address]

@@ -26,10 +26,11 @@ class PassReport:
 
 def run_once(now: datetime) -> PassReport:
     """Do every due job once, committing after each step."""
-    delivery = outbox.deliver_due(now)
     removals = blocklist.finalise_due_removals(now)
+    delisting.finish_due_requests(now)  # queues "removal took effect" mail, sent below
     db.session.commit()
     expired = delisting.expire_stale_requests(now)
     challenge.forget_expired(now)
     db.session.commit()
+    delivery = outbox.deliver_due(now)
     return PassReport(delivery, removals, expired)

@@ -262,6 +262,16 @@ def records(app):
                 created_at=utcnow(),
             )
         )
+        from app import reports
+
+        reports.submit(
+            "r@example.org",
+            "Received: from x [198.51.100.9]",
+            None,
+            client_address=None,
+            locale="en",
+            now=utcnow(),
+        )
         db.session.commit()
 
 

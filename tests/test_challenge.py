@@ -72,7 +72,7 @@ def test_the_form_carries_a_signed_challenge_and_the_solver_script(client):
     assert re.fullmatch(r"[0-9a-f]{64}", challenge["challenge"])
     assert "expires=" in challenge["salt"]
     assert '<script src="/static/challenge.js" defer></script>' in page.text
-    assert "<noscript>" in page.text and "Turn on JavaScript" in page.text
+    assert "<noscript>" in page.text and "Turn on JavaScript" in page_text(page)
     assert page_challenge(client.get("/").text)["salt"] != challenge["salt"]  # fresh each time
     with client.get("/static/challenge.js") as script:
         assert script.status_code == 200 and "crypto.subtle.digest" in script.text

@@ -72,6 +72,17 @@ def test_submit_mail_link_delist_then_removal_after_the_delay(app, client, smtp_
         assert request.status == "done"
     assert not listed_now(app)
 
+    # The sender hears that the removal took effect, in the same pass.
+    assert len(smtp_sink.messages) == 2
+    removed = smtp_sink.messages[1]
+    assert removed["Subject"] == "203.0.113.7 is no longer on our blocked-senders list"
+    assert smtp_sink.envelopes[1][1] == [smtp_sink.envelopes[0][1][0]]
+    text = removed.get_body(preferencelist=("plain",)).get_content()
+    assert "took effect at Mar 2, 2026, 12:00:00" in text.replace("\n", " ")
+    assert "https://delist.example.test/help" in text
+    assert f"https://delist.example.test/requests/{status_url}" in text
+    assert run_worker(app).delivery.sent == 0  # told once
+
     # Listed again later for new abuse: the history stays and the new listing bites.
     time_machine.move_to(T0 + timedelta(days=3))
     with app.app_context():

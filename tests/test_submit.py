@@ -1,5 +1,6 @@
 """POST / : validation, outcomes, and one open request per IP."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -260,3 +261,12 @@ def test_a_filled_honeypot_field_is_refused_and_stores_nothing(client, app, list
     )
     assert response.status_code == 400
     assert rows(app, DelistRequest) == []
+
+
+def test_error_messages_that_quote_the_input_are_escaped(app, client):
+    # A translated message is "safe" to Jinja; what it quotes from the input must not be.
+    app.config["EMAIL_CHECK_DELIVERABILITY"] = False
+    response = submit_form(client, "ab@exa<mple.com", "203.0.113.7")  # quotes the "<"
+    assert response.status_code == 400
+    [error] = re.findall(r'<p class="error" id="email-error">(.*?)</p>', response.text)
+    assert "&lt;" in error and "<" not in error

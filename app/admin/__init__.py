@@ -9,6 +9,7 @@ from app.admin import (  # noqa: E402,F401  (they attach to bp)
     audit_log,
     listings,
     mail,
+    reports,
     requests,
     routes,
     transfer,

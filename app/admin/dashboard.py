@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from app import reports
 from app.blocklist import active_at
 from app.extensions import db
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
@@ -20,6 +21,7 @@ class Overview:
     review_requests: int
     mail_waiting: int
     mail_failed: int
+    open_reports: int
     recent_events: list[AuditEvent]
 
 
@@ -48,6 +50,7 @@ def overview(now: datetime) -> Overview:
         review_requests=by_status.get("needs_review", 0),
         mail_waiting=by_mail.get("queued", 0) + by_mail.get("sending", 0),
         mail_failed=by_mail.get("failed", 0),
+        open_reports=reports.open_count(),
         recent_events=list(
             db.session.scalars(
                 sa.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(15)

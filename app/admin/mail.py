@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -10,7 +9,7 @@ from flask_login import current_user
 from app import outbox
 from app.admin import bp
 from app.admin.forms import ActionForm
-from app.admin.paging import newest_first
+from app.admin.paging import newest_in_status
 from app.clock import utcnow
 from app.extensions import db
 from app.models import OutboxMessage
@@ -21,10 +20,8 @@ MAIL_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
 @bp.get("/mail")
 def mail():
     status = request.args.get("status", "")
-    statement = sa.select(OutboxMessage)
-    if status in MAIL_STATUSES:
-        statement = statement.where(OutboxMessage.status == status)
-    page = newest_first(statement, OutboxMessage.id, request.args.get("after", type=int))
+    after = request.args.get("after", type=int)
+    page = newest_in_status(OutboxMessage, status, MAIL_STATUSES, after)
     return render_template(
         "admin/mail.html", page=page, status=status, statuses=MAIL_STATUSES, form=ActionForm()
     )

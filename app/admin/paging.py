@@ -25,3 +25,11 @@ def newest_first(statement: sa.Select, id_column, after: int | None, size: int =
     rows = list(db.session.scalars(statement.order_by(id_column.desc()).limit(size + 1)))
     next_cursor = getattr(rows[size - 1], "id", None) if len(rows) > size else None
     return Page(rows[:size], next_cursor)
+
+
+def newest_in_status(model, status: str, statuses, after: int | None) -> Page:
+    """Rows of `model` newest first, only those in `status` when it is one of `statuses`."""
+    statement = sa.select(model)
+    if status in statuses:
+        statement = statement.where(model.status == status)
+    return newest_first(statement, model.id, after)

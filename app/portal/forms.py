@@ -1,19 +1,61 @@
 """Sender forms; each check's message is shown next to its field."""
 
+import re
+
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, SubmitField
+from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, ValidationError
 
 from app.addresses import AddressError, parse_sender_address
 
 MAX_EMAIL_LENGTH = 254
 MAX_IP_LENGTH = 100
+MAX_HEADERS_LENGTH = 30_000
+MAX_NOTE_LENGTH = 2_000
+RECEIVED_RE = re.compile(r"^Received:", re.IGNORECASE | re.MULTILINE)
 
 
-class DelistForm(FlaskForm):
+def _checked_email(field: StringField) -> None:
+    """One valid email address, on one line, stored in its normalised form."""
+    raw = field.data or ""
+    if "\r" in raw or "\n" in raw:
+        raise ValidationError(_l("Enter one email address, on one line."))
+    if len(raw) > MAX_EMAIL_LENGTH:
+        raise ValidationError(
+            _l(
+                "This is too long for an email address (at most %(n)d characters).",
+                n=MAX_EMAIL_LENGTH,
+            )
+        )
+    try:
+        result = validate_email(
+            raw.strip(),
+            check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
+        )
+    except EmailNotValidError as exc:
+        raise ValidationError(
+            _l("This email address is not valid: %(detail)s", detail=str(exc))
+        ) from None
+    field.data = result.normalized
+
+
+class PublicForm(FlaskForm):
+    """A form anyone can send: a honeypot for bots and the proof of work (app.challenge)."""
+
+    # A honeypot: hidden from people (and screen readers), filled in by form-filling bots.
+    website = StringField(_l("Leave this empty"))
+    # The browser's proof of work, checked by the view when challenges are on.
+    altcha = HiddenField()
+
+    def validate_website(self, field: StringField) -> None:
+        if field.data:
+            raise ValidationError(_l("Leave this field empty."))
+
+
+class DelistForm(PublicForm):
     email = StringField(
         _l("Your email address"),
         validators=[InputRequired(_l("Enter the email address where we can send the link."))],
@@ -24,39 +66,20 @@ class DelistForm(FlaskForm):
         validators=[InputRequired(_l("Enter the IP address from the bounce message."))],
         description=_l("The address in square brackets in the bounce, e.g. 203.0.113.7."),
     )
-    # A honeypot: hidden from people (and screen readers), filled in by form-filling bots.
-    website = StringField(_l("Leave this empty"))
-    # The browser's proof of work (app.challenge), checked by the view when switched on.
-    altcha = HiddenField()
+    bounce = TextAreaField(
+        _l("The bounce message"),
+        description=_l(
+            "Paste the whole message you got back, or the part with our reply. "
+            "We only read it to find the address; it is not stored."
+        ),
+    )
+    find = SubmitField(_l("Find the IP address"))
     submit = SubmitField(_l("Email me the confirmation link"))
 
     address = None  # the parsed IP, set by validate_ip
 
-    def validate_website(self, field: StringField) -> None:
-        if field.data:
-            raise ValidationError(_l("Leave this field empty."))
-
     def validate_email(self, field: StringField) -> None:
-        raw = field.data or ""
-        if "\r" in raw or "\n" in raw:
-            raise ValidationError(_l("Enter one email address, on one line."))
-        if len(raw) > MAX_EMAIL_LENGTH:
-            raise ValidationError(
-                _l(
-                    "This is too long for an email address (at most %(n)d characters).",
-                    n=MAX_EMAIL_LENGTH,
-                )
-            )
-        try:
-            result = validate_email(
-                raw.strip(),
-                check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
-            )
-        except EmailNotValidError as exc:
-            raise ValidationError(
-                _l("This email address is not valid: %(detail)s", detail=str(exc))
-            ) from None
-        field.data = result.normalized
+        _checked_email(field)
 
     def validate_ip(self, field: StringField) -> None:
         raw = field.data or ""
@@ -69,6 +92,49 @@ class DelistForm(FlaskForm):
         except AddressError as exc:
             raise ValidationError(str(exc)) from None
         field.data = str(self.address)
+
+
+class ReportForm(PublicForm):
+    email = StringField(
+        _l("Your email address"),
+        validators=[InputRequired(_l("Enter your email address, in case we have a question."))],
+        description=_l("Only our operators see it. We write only if we need to know more."),
+    )
+    headers = TextAreaField(
+        _l("The spam message's full headers"),
+        validators=[InputRequired(_l("Paste the headers of the spam message."))],
+        description=_l(
+            'In your mail program, look for "Show original", "View source" or "Message '
+            'headers", and copy everything from the top down to the first empty line.'
+        ),
+    )
+    note = TextAreaField(
+        _l("Anything else we should know (optional)"),
+        description=_l("For example how often it happens, or since when."),
+    )
+    submit = SubmitField(_l("Send the report"))
+
+    def validate_email(self, field: StringField) -> None:
+        _checked_email(field)
+
+    def validate_headers(self, field: TextAreaField) -> None:
+        text = field.data or ""
+        if len(text) > MAX_HEADERS_LENGTH:
+            raise ValidationError(
+                _l("Paste the headers only (at most %(n)d characters).", n=MAX_HEADERS_LENGTH)
+            )
+        if not RECEIVED_RE.search(text):
+            raise ValidationError(
+                _l(
+                    'These do not look like full headers: they have no "Received:" line, '
+                    "which says where the message came from. Copy the message's source "
+                    "instead."
+                )
+            )
+
+    def validate_note(self, field: TextAreaField) -> None:
+        if len(field.data or "") > MAX_NOTE_LENGTH:
+            raise ValidationError(_l("Please keep this under %(n)d characters.", n=MAX_NOTE_LENGTH))
 
 
 class LookupForm(FlaskForm):

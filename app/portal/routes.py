@@ -14,14 +14,21 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from app import challenge, delisting, security_log
+from app import bounces, challenge, delisting, reports, security_log
 from app.addresses import AddressError, parse_address
 from app.clock import utcnow
 from app.extensions import csrf, db, limiter
 from app.formatting import when
 from app.lookup import look_up
 from app.portal import bp
-from app.portal.forms import MAX_IP_LENGTH, ConfirmForm, DelistForm, LookupForm, ResendForm
+from app.portal.forms import (
+    MAX_IP_LENGTH,
+    ConfirmForm,
+    DelistForm,
+    LookupForm,
+    ReportForm,
+    ResendForm,
+)
 from app.timeline import MAIL_STATES, request_mail, request_timeline
 from app.tokens import TokenError
 
@@ -47,6 +54,11 @@ def _form_ip() -> str:
         return "submit-ip:" + raw
 
 
+def _finding_in_bounce() -> bool:
+    """The Find button only reads the pasted bounce: no mail, no request."""
+    return "find" in request.form
+
+
 def _queued_a_mail(response) -> bool:
     return g.get("confirmation_queued", False)
 
@@ -56,9 +68,17 @@ def _submit_limits(view):
     limits = (
         limiter.limit(_limit("RATE_LIMIT_SUBMIT_PER_ADDRESS"), methods=["POST"]),
         limiter.limit(
-            _limit("RATE_LIMIT_SUBMIT_PER_EMAIL"), key_func=_form_email, methods=["POST"]
+            _limit("RATE_LIMIT_SUBMIT_PER_EMAIL"),
+            key_func=_form_email,
+            methods=["POST"],
+            exempt_when=_finding_in_bounce,
         ),
-        limiter.limit(_limit("RATE_LIMIT_SUBMIT_PER_IP"), key_func=_form_ip, methods=["POST"]),
+        limiter.limit(
+            _limit("RATE_LIMIT_SUBMIT_PER_IP"),
+            key_func=_form_ip,
+            methods=["POST"],
+            exempt_when=_finding_in_bounce,
+        ),
         limiter.limit(
             _limit("RATE_LIMIT_CONFIRMATION_MAILS"),
             key_func=lambda: "confirmation-mails",
@@ -100,10 +120,28 @@ CHALLENGE_ERRORS = {
 CHALLENGE_ERRORS["used"] = CHALLENGE_ERRORS["invalid"]
 
 
-def _form_page(form, **context):
-    """The delist form, with a fresh proof-of-work challenge when those are on."""
+def _form_page(form, template="portal/index.html", **context):
+    """A public form, with a fresh proof-of-work challenge when those are on."""
     new_challenge = challenge.new_challenge(utcnow()) if challenge.enabled() else None
-    return render_template("portal/index.html", form=form, challenge=new_challenge, **context)
+    return render_template(template, form=form, challenge=new_challenge, **context)
+
+
+def _found_in_bounce(form, bounce: bounces.BounceFacts, now):
+    """The Find button: put the bounce's address in the IP field and say what we know of it."""
+    typed = _normalised((form.ip.data or "").strip())
+    listed = None
+    if bounce.address:
+        form.ip.data = bounce.address
+        listed = look_up(parse_address(bounce.address), now)
+    replaced = typed if typed and bounce.address and typed != bounce.address else None
+    return _form_page(form, bounce=bounce, found=True, listed=listed, replaced_ip=replaced)
+
+
+def _normalised(text: str) -> str:
+    try:
+        return str(parse_address(text))
+    except AddressError:
+        return text
 
 
 def _challenge_refused(form, now) -> bool:
@@ -130,8 +168,24 @@ def index():
         form.ip.data = request.args.get("ip", "")[:MAX_IP_LENGTH]  # from the lookup page
         return _form_page(form)
     now = utcnow()
-    if not form.validate_on_submit() or _challenge_refused(form, now):
-        return _form_page(form), 400
+    bounce = bounces.read_bounce(form.bounce.data) if form.bounce.data else None
+    if form.find.data:
+        return _found_in_bounce(form, bounce or bounces.BounceFacts(), now)
+    if bounce and bounce.address and not (form.ip.data or "").strip():
+        form.ip.raw_data = [bounce.address]  # as if typed, for the checks that follow
+        form.ip.data = bounce.address
+    if not form.validate_on_submit():
+        return _form_page(form, bounce=bounce), 400
+    if (
+        bounce
+        and bounce.address
+        and bounce.address != form.ip.data
+        and request.form.get("ip_checked") != form.ip.data
+    ):
+        # The sender typed another address than the bounce names: ask once.
+        return _form_page(form, bounce=bounce, typed_ip=form.ip.data)
+    if _challenge_refused(form, now):
+        return _form_page(form, bounce=bounce), 400
     result = delisting.submit(
         form.email.data,
         form.address,
@@ -160,6 +214,34 @@ def new_challenge():
     response = jsonify(challenge.new_challenge(utcnow()))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/help")
+def help():
+    return render_template("portal/help.html")
+
+
+@bp.route("/report", methods=["GET", "POST"])
+@csrf.exempt  # checked by the form, like the delist form's
+@limiter.limit(_limit("RATE_LIMIT_REPORT_PER_ADDRESS"), methods=["POST"])
+def report():
+    """Spam from some network: the headers go to the operators' queue."""
+    form = ReportForm()
+    if request.method == "GET":
+        return _form_page(form, "portal/report.html")
+    now = utcnow()
+    if not form.validate_on_submit() or _challenge_refused(form, now):
+        return _form_page(form, "portal/report.html"), 400
+    reports.submit(
+        form.email.data,
+        form.headers.data,
+        (form.note.data or "").strip(),
+        client_address=request.remote_addr,
+        locale=str(get_locale()),
+        now=now,
+    )
+    db.session.commit()
+    return render_template("portal/report_sent.html")
 
 
 @bp.get("/lookup")

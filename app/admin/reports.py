@@ -1,0 +1,45 @@
+"""Admin pages for abuse reports: the queue, one report with its addresses, closing it."""
+
+from __future__ import annotations
+
+from flask import render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app import reports
+from app.addresses import parse_address
+from app.admin import bp
+from app.admin.actions import audited_action
+from app.admin.forms import ActionForm
+from app.admin.paging import newest_in_status
+from app.clock import utcnow
+from app.extensions import db
+from app.lookup import look_up
+from app.models import REPORT_STATUSES, AbuseReport
+
+
+@bp.get("/reports")
+def reports_queue():
+    status = request.args.get("status", "open")
+    after = request.args.get("after", type=int)
+    page = newest_in_status(AbuseReport, status, REPORT_STATUSES, after)
+    return render_template("admin/reports.html", page=page, status=status, statuses=REPORT_STATUSES)
+
+
+@bp.get("/reports/<int:report_id>")
+def report_detail(report_id: int):
+    item = db.get_or_404(AbuseReport, report_id)
+    now = utcnow()
+    found = [(address, look_up(parse_address(address), now)) for address in item.address_list]
+    return render_template("admin/report.html", item=item, found=found, form=ActionForm())
+
+
+@bp.post("/reports/<int:report_id>/close")
+def report_close(report_id: int):
+    item = db.get_or_404(AbuseReport, report_id)
+
+    def run(why: str, now):
+        reports.close(item, actor=current_user.actor, why=why, now=now)
+        return _l("Report closed.")
+
+    return audited_action(url_for(".report_detail", report_id=item.id), run)

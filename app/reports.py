@@ -1,0 +1,56 @@
+"""Abuse reports: anyone can tell the operators about spam from some network."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from app import audit, bounces
+from app.extensions import db
+from app.models import AbuseReport
+
+MAX_ADDRESSES = 40
+
+
+def submit(
+    reporter_email: str,
+    headers: str,
+    note: str | None,
+    *,
+    client_address: str | None,
+    locale: str,
+    now: datetime,
+) -> AbuseReport:
+    """Store a report for the operators' queue, with the addresses its headers name."""
+    report = AbuseReport(
+        reporter_email=reporter_email,
+        headers=headers,
+        note=note or None,
+        addresses=",".join(bounces.addresses_in(headers, limit=MAX_ADDRESSES)),
+        locale=locale,
+        client_address=client_address,
+        status="open",
+        created_at=now,
+    )
+    db.session.add(report)
+    db.session.flush()
+    audit.record("report.received", actor="public", now=now, detail=f"report {report.id}")
+    return report
+
+
+def close(report: AbuseReport, *, actor: str, why: str, now: datetime) -> None:
+    """An operator has dealt with the report; `why` says what was done."""
+    if report.status != "open":
+        raise ValueError("this report is already closed")
+    report.status = "closed"
+    report.closed_at = now
+    report.closed_by = actor
+    report.outcome = why
+    audit.record("report.closed", actor=actor, now=now, detail=f"report {report.id}: {why}")
+
+
+def open_count() -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(AbuseReport).where(AbuseReport.status == "open")
+    )
