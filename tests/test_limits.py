@@ -24,7 +24,7 @@ def past_self_removals(app, ip, n, days_ago=5):
         for i in range(n):
             db.session.add(
                 DelistRequest(
-                    public_id=f"past-removal-{i:06d}",
+                    public_id=f"past-removal-{days_ago}-{i:04d}",
                     email="old@example.org",
                     ip=ip,
                     status="done",
@@ -62,7 +62,13 @@ def test_the_delist_page_shows_how_many_self_removals_remain(app, client):
     with app.app_context():
         body = db.session.scalar(sa.select(OutboxMessage.body_text))
     link = CONFIRM_LINK_RE.search(body).group(0).removeprefix("https://delist.example.test")
-    assert "removed by self-service 1 more times in 30 days" in page_text(client.get(link))
+    assert "removed by self-service 1 more time in 30 days" in page_text(client.get(link))
+    lookup = page_text(client.get("/lookup?ip=203.0.113.7"))
+    assert "removed by self-service 1 more time in 30 days" in lookup
+
+    past_self_removals(app, "203.0.113.7", 1, days_ago=6)
+    lookup = page_text(client.get("/lookup?ip=203.0.113.7"))
+    assert "has used its self-service removals for the last 30 days" in lookup
 
 
 @pytest.mark.parametrize("app_overrides", [{"MAIL_PER_RECIPIENT_PER_DAY": 3}])

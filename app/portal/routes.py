@@ -255,8 +255,15 @@ def lookup():
     except AddressError as exc:
         page = render_template("portal/lookup.html", form=form, result=None, error=str(exc))
         return page, 400
-    result = look_up(address, utcnow())
-    return render_template("portal/lookup.html", form=form, result=result, error=None)
+    now = utcnow()
+    result = look_up(address, now)
+    return render_template(
+        "portal/lookup.html",
+        form=form,
+        result=result,
+        error=None,
+        removals_left=delisting.self_removals_left(str(address), now) if result.listed else None,
+    )
 
 
 def _token_error(error: TokenError):
