@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, has_request_context, request
+from flask import Flask, request
 
 import config
+from app import languages
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
-
-SUPPORTED_LOCALES = ["en"]
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -89,12 +88,6 @@ def register_security(app: Flask) -> None:
     security.register(app)
 
 
-def _select_locale() -> str:
-    if not has_request_context():  # CLI and worker speak the default language
-        return "en"
-    return request.accept_languages.best_match(SUPPORTED_LOCALES) or "en"
-
-
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
@@ -102,7 +95,7 @@ def register_extensions(app: Flask) -> None:
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=languages.select_locale)
     limiter.init_app(app)
     login_manager.init_app(app)
 

@@ -3,8 +3,11 @@
 from datetime import datetime, timedelta
 
 from flask import Flask
+from flask import request as flask_request
 from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_babel import gettext as _
+
+from app.languages import LANGUAGES
 
 
 def when(value: datetime | None) -> str:
@@ -25,3 +28,6 @@ def register(app: Flask) -> None:
     app.add_template_filter(when)
     app.add_template_filter(duration)
     app.add_template_global(get_locale)
+    app.add_template_global(LANGUAGES, "LANGUAGES")
+    # The page's own path; some templates name their request record `request`.
+    app.add_template_global(lambda: flask_request.path, "current_path")

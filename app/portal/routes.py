@@ -14,7 +14,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from app import bounces, challenge, delisting, reports, security_log
+from app import bounces, challenge, delisting, languages, reports, security_log
 from app.addresses import AddressError, parse_address
 from app.clock import utcnow
 from app.extensions import csrf, db, limiter
@@ -213,6 +213,28 @@ def new_challenge():
         abort(404)
     response = jsonify(challenge.new_challenge(utcnow()))
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/language")
+@csrf.exempt  # a display preference; nothing to protect
+def set_language():
+    """The language switch: remember the choice in a cookie and go back to the page.
+
+    A POST with the page in the body, so a confirmation link never lands in a URL.
+    """
+    code = request.form.get("lang", "")
+    if code not in languages.LANGUAGES:
+        abort(400)
+    response = redirect(languages.same_site_path(request.form.get("next")), code=303)
+    response.set_cookie(
+        languages.COOKIE,
+        code,
+        max_age=languages.COOKIE_MAX_AGE,
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Lax",
+    )
     return response
 
 

@@ -1,0 +1,31 @@
+"""The languages the portal speaks, and which one a visitor gets.
+
+A visitor's choice from the language switch (a cookie) wins; otherwise the
+browser's Accept-Language decides; otherwise English. The CLI and the worker
+use English, except for mail about a request, which uses the request's language.
+"""
+
+from __future__ import annotations
+
+from flask import has_request_context, request
+
+LANGUAGES = {"en": "English", "ja": "日本語"}
+DEFAULT = "en"
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return DEFAULT
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT
+
+
+def same_site_path(target: str | None) -> str:
+    """A path on this site to go back to after switching, or the front page."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
