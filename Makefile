@@ -20,11 +20,17 @@ $(INSTALLED): pyproject.toml
 install: $(INSTALLED)
 	$(BIN)/pybabel -q compile -d app/translations
 
+# axe-core for the browser tests' accessibility checks, from package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
 run: install
 	scripts/run-demo
 
 test: install
 	@scripts/install-test-tools || echo "Postfix/rbldnsd/Chromium missing: their end-to-end tests will be skipped"
+	@$(MAKE) --no-print-directory node_modules/.installed || echo "npm missing: the accessibility checks will be skipped"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -44,4 +50,4 @@ messages: install
 	$(BIN)/pybabel -q update --no-fuzzy-matching -i app/translations/messages.pot -d app/translations
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache node_modules

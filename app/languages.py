@@ -1,7 +1,8 @@
 """The languages the portal speaks, and which one a visitor gets.
 
 A visitor's choice from the language switch (a cookie) wins; otherwise the
-browser's Accept-Language decides; otherwise English. The CLI and the worker
+browser's Accept-Language decides; otherwise English. The operators' pages are
+in English only. The CLI and the worker
 use English, except for mail about a request, which uses the request's language.
 """
 
@@ -13,10 +14,11 @@ LANGUAGES = {"en": "English", "ja": "日本語"}
 DEFAULT = "en"
 COOKIE = "lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
+OPERATORS_ONLY = {"admin", "devmail"}  # pages in English only
 
 
 def select_locale() -> str:
-    if not has_request_context():
+    if not has_request_context() or request.blueprint in OPERATORS_ONLY:
         return DEFAULT
     chosen = request.cookies.get(COOKIE)
     if chosen in LANGUAGES:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser import running_portal  # noqa: E402
+from tests.browser import CHROMIUM_ARGS, running_portal  # noqa: E402
 
 FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
 DONE = "document.querySelector('#challenge-status')?.textContent.includes('done')"
@@ -60,7 +60,7 @@ def main() -> None:
         env["PUBLIC_BASE_URL"] = "http://127.0.0.1"
         subprocess.run([*FLASK, "db", "upgrade"], env=env, check=True, capture_output=True)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             results = {}
             for enabled in (False, True):
                 with running_portal(

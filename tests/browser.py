@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_CONFIG, free_port
+from tests.conftest import BASE_CONFIG, SmtpSink, add_listings, free_port
 from tests.mta import require
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,9 +32,45 @@ def chromium_path() -> str:
     return os.environ.get("CHROMIUM_PATH") or require("chromium")
 
 
+# As root, Chromium's sandbox cannot start (these tests load only our own pages); the rest
+# keeps it from calling home, which a closed network answers with errors.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
 def launch(playwright):
-    # As root, Chromium's sandbox cannot start; these tests load only our own pages.
-    return playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+    return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+
+
+def serious_accessibility_problems(page) -> list[str]:
+    """axe-core's serious and critical WCAG 2.2 A/AA violations on the page, as lines.
+
+    The page's own CSP forbids injected scripts, so contexts checked with this are
+    opened with `bypass_csp=True`.
+    """
+    if not AXE.exists():
+        message = "axe-core is not installed (make test runs npm ci)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA
+    )
+    return [
+        f"{violation['id']} ({violation['impact']}): {node['target']}"
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+        for node in violation["nodes"]
+    ]
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
@@ -85,6 +121,25 @@ def running_portal(database_url: str, mail_port: int, **settings) -> Iterator[st
         except subprocess.TimeoutExpired:
             process.kill()
         log.unlink(missing_ok=True)
+
+
+@contextmanager
+def portal_with_mail(database_url: str, *listed: str, **settings):
+    """The portal in gunicorn, a real SMTP sink for its mail, and an app to run the worker."""
+    from app import create_app
+    from app.extensions import db
+
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url, "MAIL_PORT": free_port()})
+    add_listings(app, *listed)
+    sink = SmtpSink(app.config["MAIL_PORT"])
+    sink.start()
+    try:
+        with running_portal(database_url, app.config["MAIL_PORT"], **settings) as url:
+            yield app, url, sink
+    finally:
+        sink.stop()
+        with app.app_context():
+            db.engine.dispose()
 
 
 def screenshot(page, name: str) -> None:

@@ -263,3 +263,14 @@ def browser():
         chromium = launch(playwright)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def portal(database_url):
+    """The portal under gunicorn (challenge on), a real SMTP sink, one listing: 203.0.113.7."""
+    from tests.browser import portal_with_mail
+
+    with portal_with_mail(
+        database_url, "203.0.113.7", CHALLENGE_ENABLED="true", RATELIMIT_ENABLED="false"
+    ) as running:
+        yield running

@@ -1,31 +1,8 @@
 """The proof-of-work challenge in a real browser: solved by our script, by itself."""
 
-import pytest
-
-from app import create_app, worker
+from app import worker
 from app.clock import utcnow
-from app.extensions import db
-from tests.browser import DESKTOP, PHONE, running_portal, screenshot
-from tests.conftest import BASE_CONFIG, SmtpSink, add_listings, free_port
-
-
-@pytest.fixture
-def portal(database_url):
-    """The portal in its own gunicorn process with the challenge on, a real SMTP sink, a listing."""
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url, "MAIL_PORT": free_port()})
-    add_listings(app, "203.0.113.7")
-    sink = SmtpSink(app.config["MAIL_PORT"])
-    sink.start()
-    with running_portal(
-        database_url,
-        app.config["MAIL_PORT"],
-        CHALLENGE_ENABLED="true",
-        RATELIMIT_ENABLED="false",
-    ) as url:
-        yield app, url, sink
-    sink.stop()
-    with app.app_context():
-        db.engine.dispose()
+from tests.browser import DESKTOP, PHONE, screenshot
 
 
 def deliver(app) -> None:

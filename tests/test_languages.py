@@ -104,3 +104,9 @@ def test_a_request_made_in_japanese_gets_its_mails_in_japanese(
     body = removed.get_body(preferencelist=("plain",)).get_content()
     assert "当社のメールサーバーは、このアドレスからのメールを再び受け付けます。" in body
     assert "2026/03/02 10:00:00" in body  # the time in the Japanese way
+
+
+def test_the_operators_pages_stay_in_english(client):
+    page = client.get("/admin/login", headers=JA)
+    assert html_lang(page) == "en" and "Operator sign-in" in page_text(page)
+    assert 'name="lang"' not in page.text

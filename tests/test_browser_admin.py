@@ -1,0 +1,55 @@
+"""The operators' main pages in a real browser: signed in, each page shown and checked."""
+
+from app import delisting, operators, reports
+from app.addresses import parse_address
+from app.clock import utcnow
+from app.extensions import db
+from tests.admin_helpers import PASSWORD
+from tests.browser import DESKTOP, portal_with_mail, screenshot, serious_accessibility_problems
+
+
+def test_an_operator_works_through_the_main_pages(browser, database_url):
+    with portal_with_mail(database_url, "203.0.113.7", "192.0.2.0/24") as (app, url, _):
+        with app.app_context():
+            now = utcnow()
+            operators.create("op@example.net", PASSWORD, "admin", actor="test", now=now)
+            delisting.submit(
+                "sender@example.com",
+                parse_address("192.0.2.55"),
+                client_address="198.51.100.1",
+                locale="ja",
+                now=now,
+            )
+            reports.submit(
+                "reader@example.com",
+                "Received: from spam-host (unknown [198.51.100.66])\n\tby mx.example.org",
+                "Every morning",
+                client_address="198.51.100.2",
+                locale="en",
+                now=now,
+            )
+            db.session.commit()
+        context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
+        page = context.new_page()
+        page.goto(url + "/admin/")
+        page.get_by_label("Email address").fill("op@example.net")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("heading", name="Dashboard").wait_for()
+        for path, name in [
+            ("/admin/", "dashboard"),
+            ("/admin/listings", "listings"),
+            ("/admin/listings?q=192.0.2.55", "listings-search"),
+            ("/admin/requests?status=needs_review", "requests"),
+            ("/admin/requests/1", "request-review"),
+            ("/admin/reports", "reports"),
+            ("/admin/reports/1", "report"),
+            ("/admin/mail", "mail"),
+            ("/admin/audit", "audit"),
+        ]:
+            response = page.goto(url + path)
+            assert response.status == 200, path
+            problems = serious_accessibility_problems(page)
+            assert not problems, f"{path}: {problems}"
+            screenshot(page, f"admin-{name}")
+        context.close()
