@@ -1,0 +1,277 @@
+"""Benchmark: the portal under gunicorn and wrk, against a bare Flask app in the same run.
+
+    .venv/bin/python bench/web.py                      # SQLite in a temporary folder
+    .venv/bin/python bench/web.py --database-url postgresql://postgres@127.0.0.1:5432/test
+
+Both apps run under the same gunicorn settings (sync workers, --workers), and wrk
+(Debian's package) loads them over loopback with the same threads, connections and
+duration. Measured for the portal: the form (GET /), a valid submission that writes
+a request and its outbox mail (POST /, each one for another listed IP and email),
+and the Delist IP page of a real link (GET /confirm/<token>). The bare app's
+GET / is measured before and after them; the ratio uses the mean of the two.
+Rate limits and the proof of work are off (RATELIMIT_ENABLED=false,
+CHALLENGE_ENABLED=false), as the README says benchmarks should run. Afterwards the
+resident memory of each portal worker is read from /proc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from http.cookiejar import CookieJar
+from ipaddress import ip_network
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import lookup as helpers  # noqa: E402  (bench/lookup.py)
+from flask_migrate import upgrade  # noqa: E402
+
+from app import create_app, delisting  # noqa: E402
+from app.addresses import network_key, parse_address  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.models import DelistRequest, Listing, ListingPrefix, OutboxMessage  # noqa: E402
+
+SECRET = "bench-" + "x" * 40
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+THREADS = 2  # wrk threads; each submits for its own 10.<thread>.x.y addresses
+POST_SCRIPT = """
+local next_id = 0
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+end
+function init(args)
+  n = 0
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  wrk.headers["Cookie"] = "%(cookie)s"
+end
+function request()
+  n = n + 1
+  local ip = string.format("10.%%d.%%d.%%d", id, math.floor(n / 256) %% 256, n %% 256)
+  local body = "csrf_token=%(token)s&email=u" .. id .. "-" .. n .. "%%40example.com&ip=" .. ip
+  return wrk.format(nil, "/", nil, body)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def env_for(database_url: str, port: int) -> dict:
+    return {
+        **os.environ,
+        "SECRET_KEY": SECRET,
+        "DATABASE_URL": database_url,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "DELIST_ALLOW_NON_GLOBAL_IPS": "true",
+        "RATELIMIT_ENABLED": "false",
+        "CHALLENGE_ENABLED": "false",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(free_port()),  # no worker runs: mail stays queued
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def prepare(database_url: str, per_thread: int) -> str:
+    """Migrate, list addresses for the submissions, and make one real link; return its path."""
+    app = create_app(
+        {"SECRET_KEY": SECRET, "PUBLIC_BASE_URL": "http://bench", "DATABASE_URL": database_url}
+    )
+    with app.app_context():
+        upgrade()
+        rows = []
+        for thread in range(THREADS):
+            for n in range(1, per_thread + 1):
+                address = parse_address(f"10.{thread}.{n // 256 % 256}.{n % 256}")
+                rows.append(_listing_row(address))
+        rows.append(_listing_row(parse_address("203.0.113.7")))
+        for start in range(0, len(rows), 5000):
+            db.session.execute(sa.insert(Listing), rows[start : start + 5000])
+        db.session.execute(sa.insert(ListingPrefix).values(version=4, prefix_len=32))
+        delisting.submit(
+            "link@example.com",
+            parse_address("203.0.113.7"),
+            client_address=None,
+            locale="en",
+            now=datetime.now(UTC),
+        )
+        db.session.commit()
+        body = db.session.scalar(sa.select(OutboxMessage.body_text))
+        db.engine.dispose()
+    return re.search(r"/confirm/[A-Za-z0-9_.\-]+", body).group(0)
+
+
+def _listing_row(address) -> dict:
+    network = ip_network(address)
+    return {
+        "network": str(network),
+        **network_key(network)._asdict(),
+        "reason": "benchmark",
+        "source": "import",
+        "listed_at": NOW,
+        "listed_by": "bench",
+        "changed_at": NOW,
+    }
+
+
+@contextmanager
+def gunicorn(app_path: str, env: dict, port: int, workers: int, cwd: Path):
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            app_path,
+        ],
+        cwd=cwd,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit(f"gunicorn for {app_path} did not start") from None
+                time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wrk(url: str, duration: int, connections: int, script: Path | None = None) -> dict:
+    command = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    if script:
+        command += ["-s", str(script)]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", output).group(1))
+    p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", output).group(1))
+    total = int(re.search(r"(\d+) requests in", output).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rate": rate,
+        "p50": p50,
+        "p99": p99,
+        "requests": total,
+        "errors": int(bad.group(1)) if bad else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "none",
+    }
+
+
+def _ms(text: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def session_and_token(base: str) -> tuple[str, str]:
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/").read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in jar)
+    return cookie, token
+
+
+def worker_rss_mib(master: subprocess.Popen) -> list[float]:
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        sizes.append(int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024)
+    return sizes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--duration", type=int, default=15, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers, both apps")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    per_thread = 60_000  # more than any run submits
+    for _, url, _ in helpers.scratch_databases(args.database_url, [0]):
+        link = prepare(url, per_thread)
+        portal_port, hello_port = free_port(), free_port()
+        results = {}
+        with tempfile.TemporaryDirectory() as folder:
+            script = Path(folder) / "post.lua"
+            with (
+                gunicorn("hello:app", {**os.environ}, hello_port, args.workers, ROOT / "bench"),
+                gunicorn(
+                    "wsgi:app", env_for(url, portal_port), portal_port, args.workers, ROOT
+                ) as portal,
+            ):
+                hello = f"http://127.0.0.1:{hello_port}/"
+                base = f"http://127.0.0.1:{portal_port}"
+                results["bare, before"] = wrk(hello, args.duration, args.connections)
+                results["GET /"] = wrk(base + "/", args.duration, args.connections)
+                cookie, token = session_and_token(base)
+                script.write_text(POST_SCRIPT % {"cookie": cookie, "token": token})
+                results["POST /"] = wrk(base + "/", args.duration, args.connections, script)
+                results["GET /confirm/<token>"] = wrk(base + link, args.duration, args.connections)
+                results["bare, after"] = wrk(hello, args.duration, args.connections)
+                rss = worker_rss_mib(portal)
+        app = create_app(
+            {"SECRET_KEY": SECRET, "PUBLIC_BASE_URL": "http://bench", "DATABASE_URL": url}
+        )
+        with app.app_context():
+            written = db.session.scalar(sa.select(sa.func.count()).select_from(DelistRequest)) - 1
+            db.engine.dispose()
+        report(args, url, results, rss, written)
+
+
+def report(args, url: str, results: dict, rss: list[float], written: int) -> None:
+    bare = (results["bare, before"]["rate"] + results["bare, after"]["rate"]) / 2
+    engine = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    print(
+        f"{engine}: gunicorn --workers {args.workers} (sync), wrk -t{THREADS} "
+        f"-c{args.connections} -d{args.duration}s; bare app {bare:,.0f} req/s (mean of "
+        f"{results['bare, before']['rate']:,.0f} and {results['bare, after']['rate']:,.0f})"
+    )
+    print()
+    print("| Request | req/s | Ratio to bare | p50 ms | p99 ms | Requests | Errors |")
+    print("|---|---|---|---|---|---|---|")
+    for name, result in results.items():
+        print(
+            f"| {name} | {result['rate']:,.0f} | {result['rate'] / bare:.2f} | "
+            f"{result['p50']:.1f} | {result['p99']:.1f} | {result['requests']:,} | "
+            f"{result['errors']} (socket: {result['socket_errors']}) |"
+        )
+    posted = results["POST /"]["requests"]
+    print()
+    print(f"POST /: {written:,} requests written for {posted:,} submissions sent.")
+    print(f"Portal worker RSS after the run: {', '.join(f'{size:.0f}' for size in rss)} MiB.")
+
+
+if __name__ == "__main__":
+    main()
