@@ -20,7 +20,7 @@ from app.clock import utcnow
 from app.extensions import csrf, db, limiter
 from app.formatting import when
 from app.lookup import look_up
-from app.portal import bp
+from app.portal import blank_form, bp
 from app.portal.forms import (
     MAX_IP_LENGTH,
     ConfirmForm,
@@ -126,6 +126,18 @@ def _form_page(form, template="portal/index.html", **context):
     return render_template(template, form=form, challenge=new_challenge, **context)
 
 
+def _blank_form_page() -> str:
+    """The form as most visitors first see it (see app.portal.blank_form)."""
+
+    def render(token: str, challenge_value) -> str:
+        form = DelistForm()
+        form.csrf_token.current_token = token
+        return render_template("portal/index.html", form=form, challenge=challenge_value)
+
+    new_challenge = challenge.new_challenge(utcnow()) if challenge.enabled() else None
+    return blank_form.page(render, new_challenge)
+
+
 def _found_in_bounce(form, bounce: bounces.BounceFacts, now):
     """The Find button: put the bounce's address in the IP field and say what we know of it."""
     typed = _normalised((form.ip.data or "").strip())
@@ -163,10 +175,14 @@ def _challenge_refused(form, now) -> bool:
 @csrf.exempt
 @_submit_limits
 def index():
-    form = DelistForm()
     if request.method == "GET":
-        form.ip.data = request.args.get("ip", "")[:MAX_IP_LENGTH]  # from the lookup page
+        prefill = request.args.get("ip", "")[:MAX_IP_LENGTH]  # from the lookup page
+        if not prefill:
+            return _blank_form_page()
+        form = DelistForm()
+        form.ip.data = prefill
         return _form_page(form)
+    form = DelistForm()
     now = utcnow()
     bounce = bounces.read_bounce(form.bounce.data) if form.bounce.data else None
     if form.find.data:

@@ -1,0 +1,43 @@
+"""The blank delist form, rendered once per language and completed for each visitor.
+
+The page most visitors open first is the same for everyone but two values: the
+CSRF token (tied to the visitor's session) and, when the proof of work is on, the
+signed challenge. We render it once per language with placeholders and put the
+visitor's values in for each request. Templates, translations and settings do not
+change while the app runs (when templates reload, in debug, nothing is kept). A
+page with anything else on it (a prefilled IP, errors, a flashed message) is
+rendered in full as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, session
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
+from jinja2.utils import htmlsafe_json_dumps
+
+TOKEN = "blank-form-csrf-token"  # noqa: S105  (a placeholder, not a secret)
+CHALLENGE = "blank-form-challenge"
+
+
+def _json(value: Any) -> str:
+    return str(htmlsafe_json_dumps(value, dumps=current_app.json.dumps))
+
+
+def page(render: Callable[[str, str | None], str], new_challenge: dict | None) -> str:
+    """The blank form for this visitor; `render(token, challenge)` renders it in full."""
+    app = current_app
+    if app.debug or app.jinja_env.auto_reload or session.get("_flashes"):
+        return render(generate_csrf(), new_challenge)
+    key = (str(get_locale()), new_challenge is not None)
+    cache = app.extensions.setdefault("blank_form_pages", {})
+    template = cache.get(key)
+    if template is None:
+        template = cache[key] = render(TOKEN, CHALLENGE if new_challenge else None)
+    html = template.replace(TOKEN, generate_csrf(), 1)
+    if new_challenge is not None:
+        html = html.replace(_json(CHALLENGE), _json(new_challenge), 1)
+    return html
