@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
@@ -106,6 +107,29 @@ def parse_network(text: str) -> IPNetwork:
     if mapped and network.prefixlen == 128:
         return ipaddress.ip_network(mapped)
     return network
+
+
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+PLAIN_IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(3[0-2]|[12]?[0-9]))?")
+
+
+def parse_network_key(text: str) -> tuple[str, NetworkKey]:
+    """An address or range as `parse_network` reads it: its text and key, quickly.
+
+    For bulk imports: a plain IPv4 address or range (most of any list) is read
+    with one regular expression and integer arithmetic, several times faster
+    than `ipaddress`; anything else, and every error, goes through `parse_network`.
+    """
+    match = PLAIN_IPV4.fullmatch(text)
+    if match:
+        a, b, c, d = (int(octet) for octet in match.group(1, 2, 3, 4))
+        prefix_len = int(match.group(5) or 32)
+        value = a << 24 | b << 16 | c << 8 | d
+        if value & ((1 << (32 - prefix_len)) - 1) == 0:
+            key = NetworkKey(4, prefix_len, value.to_bytes(4, "big"))
+            return f"{a}.{b}.{c}.{d}/{prefix_len}", key
+    network = parse_network(text)
+    return str(network), network_key(network)
 
 
 def network_key(network: IPNetwork) -> NetworkKey:

@@ -18,10 +18,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app import audit, blocklist
-from app.addresses import AddressError, network_key, parse_network
+from app.addresses import AddressError, parse_network_key
 from app.clock import utcnow
 from app.extensions import db
 from app.models import Listing, ListingPrefix
+from app.policy_index import REFRESH_OVERLAP
 
 MAX_REASON = 500
 BATCH = 20_000
@@ -29,6 +30,8 @@ MAX_REPORTED_REJECTS = 1000
 # After this many new rows the planner's statistics are refreshed: without them
 # PostgreSQL misjudges the grown table and plans the admin pages with full sorts.
 STATISTICS_AFTER = 10_000
+# Half the policy server's refresh overlap: a longer write is stamped again at the end.
+RESTAMP_AFTER = REFRESH_OVERLAP / 2
 
 
 @dataclass
@@ -111,7 +114,7 @@ def import_listings(
     rows, prefixes = [], set()
     for entry in entries:
         try:
-            network = parse_network(entry.text)
+            text, key = parse_network_key(entry.text)
         except AddressError as exc:
             report.reject(entry.line_no, entry.text, str(exc))
             continue
@@ -122,15 +125,14 @@ def import_listings(
         if len(why) > MAX_REASON:
             report.reject(entry.line_no, entry.text, f"reason longer than {MAX_REASON}")
             continue
-        key = network_key(network)
         if key in active:
             report.already_listed += 1
             continue
         active.add(key)
-        prefixes.add((network.version, network.prefixlen))
+        prefixes.add((key.version, key.prefix_len))
         rows.append(
             {
-                "network": str(network),
+                "network": text,
                 **key._asdict(),
                 "reason": why,
                 "notes": entry.notes,
@@ -140,8 +142,10 @@ def import_listings(
                 "changed_at": now,
             }
         )
-    for start in range(0, len(rows), BATCH):
-        db.session.execute(sa.insert(Listing), rows[start : start + BATCH])
+    started = utcnow()
+    for row in rows:
+        row["changed_at"] = started
+    _insert(rows)
     if prefixes:
         insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else pg_insert
         db.session.execute(
@@ -149,18 +153,35 @@ def import_listings(
             .values([{"version": v, "prefix_len": p} for v, p in sorted(prefixes)])
             .on_conflict_do_nothing()
         )
+        blocklist.forget_prefix_lengths()
     report.added = len(rows)
-    if rows:
-        # Stamp the change at the end: a long import must not be older than the
-        # policy server's refresh window by the time it commits.
+    if rows and utcnow() - started > RESTAMP_AFTER:
+        # The policy server reads changes since its last refresh, less an overlap:
+        # rows written longer ago than that by commit time must carry a newer stamp.
         db.session.execute(
             sa.update(Listing)
-            .where(Listing.changed_at == now, Listing.source == source, Listing.listed_by == actor)
+            .where(Listing.changed_at == started, Listing.listed_by == actor)
             .values(changed_at=utcnow())
             .execution_options(synchronize_session=False)
         )
     audit.record("listing.imported", actor=actor, now=now, detail=report.summary())
     return report
+
+
+def _insert(rows: list[dict]) -> None:
+    """Write new listings: COPY on PostgreSQL (several times faster), batches elsewhere."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        for start in range(0, len(rows), BATCH):
+            db.session.execute(sa.insert(Listing), rows[start : start + BATCH])
+        return
+    columns = list(rows[0])
+    copy_sql = f"COPY listing ({', '.join(columns)}) FROM STDIN"
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        for row in rows:
+            copy.write_row([row[column] for column in columns])
 
 
 def refresh_statistics_if_needed(report: ImportReport) -> None:

@@ -1,11 +1,19 @@
 """Parsing what senders and operators type as addresses and ranges."""
 
 import ipaddress
+import random
 import re
 
 import pytest
 
-from app.addresses import AddressError, containing_keys, parse_network, parse_sender_address
+from app.addresses import (
+    AddressError,
+    containing_keys,
+    network_key,
+    parse_network,
+    parse_network_key,
+    parse_sender_address,
+)
 
 
 @pytest.mark.parametrize(
@@ -92,3 +100,44 @@ def test_containing_keys_mask_the_address_to_each_prefix():
         bytes([1, 4, 0, 0]),
         bytes(4),
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "203.0.113.7",
+        "0.0.0.0/0",
+        "255.255.255.255/32",
+        "10.0.0.0/8",
+        "192.0.2.128/25",
+        "100.64.0.0/10",
+        "2001:db8::/32",
+        "::ffff:203.0.113.7",
+        "[198.51.100.9]",
+    ],
+)
+def test_the_fast_import_reading_agrees_with_parse_network(text):
+    network = parse_network(text)
+    assert parse_network_key(text) == (str(network), network_key(network))
+
+
+def test_the_fast_import_reading_agrees_on_random_networks():
+    rng = random.Random(5)
+    for _ in range(5000):
+        prefix_len = rng.randint(0, 32)
+        value = rng.getrandbits(32) >> (32 - prefix_len) << (32 - prefix_len) if prefix_len else 0
+        network = ipaddress.ip_network((value, prefix_len))
+        for text in (str(network), str(network.network_address) if prefix_len == 32 else None):
+            if text:
+                assert parse_network_key(text) == (str(network), network_key(network))
+
+
+@pytest.mark.parametrize(
+    "text", ["01.2.3.4", "1.2.3.4/33", "256.1.1.1", "192.0.2.1/24", "1.2.3", "1.2.3.4/", ""]
+)
+def test_the_fast_import_reading_refuses_what_parse_network_refuses(text):
+    with pytest.raises(AddressError) as fast:
+        parse_network_key(text)
+    with pytest.raises(AddressError) as slow:
+        parse_network(text)
+    assert str(fast.value) == str(slow.value)

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app import blocklist
+from app import blocklist, create_app
 from app.addresses import parse_network
 from app.extensions import db
 from app.models import AuditEvent, Listing
-from tests.conftest import T0
+from tests.conftest import BASE_CONFIG, T0
 
 DROP_LIST = Path(__file__).parent / "data" / "spamhaus-drop-2015.netset"
 
@@ -214,3 +214,26 @@ def _scheduled_request(listing):
     db.session.add(request)
     db.session.flush()
     return request
+
+
+def test_a_prefix_length_added_by_another_process_is_seen_within_the_cache_time(
+    app, database_url, monkeypatch
+):
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(blocklist.time, "monotonic", lambda: clock["now"])
+    with app.app_context():
+        add("203.0.113.7")  # /32 in use, and read by this lookup:
+        assert blocklist.find_listing(ip("198.51.100.9"), T0) is None
+        db.session.commit()
+    # Another process lists a /24, a length this one has not seen.
+    other = create_app({**BASE_CONFIG, "DATABASE_URL": database_url})
+    with other.app_context():
+        add("198.51.100.0/24")
+        db.session.commit()
+        db.engine.dispose()
+    with app.app_context():
+        assert blocklist.find_listing(ip("198.51.100.9"), T0) is None  # not yet
+        clock["now"] += blocklist.PREFIX_LENS_TTL + 0.1
+        assert blocklist.find_listing(ip("198.51.100.9"), T0).network == "198.51.100.0/24"
+        add("192.0.2.128/25")  # a length this process adds itself counts at once
+        assert blocklist.find_listing(ip("192.0.2.200"), T0).network == "192.0.2.128/25"

@@ -73,19 +73,12 @@ def test_real_drop_list_imports_and_a_second_run_changes_nothing(ctx):
 
 
 def test_a_real_error_leaves_nothing_half_imported(ctx, monkeypatch):
-    monkeypatch.setattr(importer, "BATCH", 10)
-    calls = {"n": 0}
-    real_execute = db.session.execute
+    # The rows are written (COPY or batches); then the last step fails, as a full disk would.
+    def failing_record(*args, **kwargs):
+        assert count() == 50  # written, not yet committed
+        raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
 
-    def failing_execute(statement, *args, **kwargs):
-        table = getattr(statement, "table", None)
-        if getattr(table, "name", None) == "listing" and statement.is_insert:
-            calls["n"] += 1
-            if calls["n"] == 3:
-                raise sa.exc.OperationalError("INSERT", {}, Exception("disk full"))
-        return real_execute(statement, *args, **kwargs)
-
-    monkeypatch.setattr(db.session, "execute", failing_execute)
+    monkeypatch.setattr(importer.audit, "record", failing_record)
     with pytest.raises(sa.exc.OperationalError):
         run([f"198.51.100.{i}\n" for i in range(50)])
     db.session.rollback()
