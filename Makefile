@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint format messages clean
+.PHONY: install run test lint format messages bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -48,6 +48,12 @@ messages: install
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		--project delist-portal -o app/translations/messages.pot .
 	$(BIN)/pybabel -q update --no-fuzzy-matching -i app/translations/messages.pot -d app/translations
+
+# Every benchmark on SQLite and PostgreSQL (about half an hour); writes docs/benchmarks.md.
+bench: install
+	@scripts/install-test-tools || echo "some tools are missing; the benchmarks that need them fail"
+	@$(MAKE) --no-print-directory node_modules/.installed
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache node_modules
