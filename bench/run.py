@@ -159,9 +159,10 @@ def main() -> None:
         "# Benchmarks",
         "",
         f"Written by `{'bench/run.py --quick' if args.quick else 'make bench'}` on "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; every figure below comes from that run. "
-        "Each benchmark measures its baseline in the same run, so compare ratios: this machine "
-        "is shared and noisy. The notes after the figures are kept by hand in `bench/NOTES.md`.",
+        f"{datetime.now(UTC):%Y-%m-%d}: every figure below comes from the command shown above "
+        "it, run on this machine. Each benchmark measures its baseline in the same run, so "
+        "compare ratios: this machine is shared and noisy. The notes after the figures are kept "
+        "by hand in `bench/NOTES.md`.",
         "",
         "Machine:",
         "",

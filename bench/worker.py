@@ -168,6 +168,8 @@ def main() -> None:
     engine = "PostgreSQL" if args.database_url else "SQLite"
     rate = mail["mails"] / mail["seconds"]
     base = mail["mails"] / mail["baseline"]
+    print("| Database | Measure | Figure |")
+    print("|---|---|---:|")
     print(f"| {engine} | Mails delivered per second | {rate:,.0f} |")
     print(f"| {engine} | Baseline: smtplib alone, one connection | {base:,.0f} |")
     print(f"| {engine} | Ratio | {rate / base:.2f} |")
