@@ -163,7 +163,7 @@ def _open(
     if over_limit:
         _to_review(request, listing, now, why="self-service removals used up")
         return SubmitResult(Outcome.LIMIT_REVIEW, request, listing)
-    _queue_confirmation(request, listing, now)
+    _queue_confirmation(request, listing, now, first=True)  # a new request: nothing to cancel
     return SubmitResult(Outcome.CHECK_INBOX, request, listing)
 
 
@@ -217,9 +217,12 @@ def _resend(
     return SubmitResult(Outcome.CHECK_INBOX, request, listing)
 
 
-def _queue_confirmation(request: DelistRequest, listing: Listing, now: datetime) -> None:
-    # A new nonce makes older links dead: do not deliver them after this one.
-    outbox.cancel_unsent(request, "confirmation")
+def _queue_confirmation(
+    request: DelistRequest, listing: Listing, now: datetime, *, first: bool = False
+) -> None:
+    if not first:
+        # A new nonce makes older links dead: do not deliver them after this one.
+        outbox.cancel_unsent(request, "confirmation")
     max_age = current_app.config["CONFIRM_TOKEN_MAX_AGE_SECONDS"]
     nonce = new_nonce()
     request.nonce_hash = hash_nonce(nonce)

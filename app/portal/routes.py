@@ -209,11 +209,16 @@ def index():
         locale=str(get_locale()),
         now=now,
     )
+    if result.outcome is delisting.Outcome.NOT_LISTED:
+        response = _form_page(form, not_listed=form.ip.data)
+    else:
+        response = render_template("portal/submitted.html", result=result, email=form.email.data)
+    # Rendered before the commit, while the rows are loaded: after it they would be read
+    # again. A failed commit raises, and this page is never sent.
     db.session.commit()
     g.confirmation_queued = result.outcome is delisting.Outcome.CHECK_INBOX
     if result.outcome is delisting.Outcome.NOT_LISTED:
-        return _form_page(form, not_listed=form.ip.data)
-    response = render_template("portal/submitted.html", result=result, email=form.email.data)
+        return response
     status = OUTCOME_STATUS.get(result.outcome, 200)
     headers = {}
     if result.retry_at:
