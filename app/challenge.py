@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from altcha import create_challenge_v1, verify_solution_v1
+from altcha import create_challenge_v1, extract_params_v1, verify_solution_v1
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
@@ -72,6 +72,11 @@ def new_challenge(now: datetime) -> dict[str, Any]:
     }
 
 
+def offer(now: datetime) -> dict[str, Any] | None:
+    """A challenge for a page with a public form, or None when challenges are off."""
+    return new_challenge(now) if enabled() else None
+
+
 def _decode(payload: str | None) -> dict[str, Any]:
     """The solution the browser sent, checked for shape before any hashing."""
     if not payload:
@@ -94,10 +99,9 @@ def _decode(payload: str | None) -> dict[str, Any]:
     return {name: data[name] for name in (*PAYLOAD_TEXT_FIELDS, "number")}
 
 
-def _expires_at(salt: str) -> datetime:
+def _expires_at(data: dict[str, Any]) -> datetime:
     """The expiry the server signed into the salt (checked by the signature)."""
-    params = dict(pair.split("=", 1) for pair in salt.partition("?")[2].split("&") if "=" in pair)
-    return datetime.fromtimestamp(int(params["expires"]), tz=UTC)
+    return datetime.fromtimestamp(int(extract_params_v1(data)["expires"][0]), tz=UTC)
 
 
 def spend(payload: str | None, now: datetime) -> None:
@@ -110,7 +114,7 @@ def spend(payload: str | None, now: datetime) -> None:
     if not verify_solution_v1(data, _key(), check_expires=False)[0]:
         raise ChallengeError("invalid")
     try:
-        expires_at = _expires_at(data["salt"])
+        expires_at = _expires_at(data)
     except (KeyError, ValueError, OverflowError):
         raise ChallengeError("invalid") from None
     if expires_at <= now:

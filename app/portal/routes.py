@@ -47,11 +47,7 @@ def _form_email() -> str:
 
 
 def _form_ip() -> str:
-    raw = request.form.get("ip", "").strip()[:100]
-    try:
-        return "submit-ip:" + str(parse_address(raw))
-    except AddressError:
-        return "submit-ip:" + raw
+    return "submit-ip:" + _normalised(request.form.get("ip", "").strip()[:100])
 
 
 def _finding_in_bounce() -> bool:
@@ -122,8 +118,7 @@ CHALLENGE_ERRORS["used"] = CHALLENGE_ERRORS["invalid"]
 
 def _form_page(form, template="portal/index.html", **context):
     """A public form, with a fresh proof-of-work challenge when those are on."""
-    new_challenge = challenge.new_challenge(utcnow()) if challenge.enabled() else None
-    return render_template(template, form=form, challenge=new_challenge, **context)
+    return render_template(template, form=form, challenge=challenge.offer(utcnow()), **context)
 
 
 def _blank_form_page() -> str:
@@ -134,8 +129,7 @@ def _blank_form_page() -> str:
         form.csrf_token.current_token = token
         return render_template("portal/index.html", form=form, challenge=challenge_value)
 
-    new_challenge = challenge.new_challenge(utcnow()) if challenge.enabled() else None
-    return blank_form.page(render, new_challenge)
+    return blank_form.page(render, challenge.offer(utcnow()))
 
 
 def _found_in_bounce(form, bounce: bounces.BounceFacts, now):
@@ -230,9 +224,10 @@ def index():
 @limiter.limit(_limit("API_RATE_LIMIT"))
 def new_challenge():
     """A fresh challenge for a form left open longer than a challenge lives."""
-    if not challenge.enabled():
+    offered = challenge.offer(utcnow())
+    if offered is None:
         abort(404)
-    response = jsonify(challenge.new_challenge(utcnow()))
+    response = jsonify(offered)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -305,7 +300,12 @@ def lookup():
         form=form,
         result=result,
         error=None,
-        removals_left=delisting.self_removals_left(str(address), now) if result.listed else None,
+        # Ranges cannot be removed by self-service: no count to show for them.
+        removals_left=(
+            delisting.self_removals_left(str(address), now)
+            if result.listed and not result.listing.is_range
+            else None
+        ),
     )
 
 
