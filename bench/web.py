@@ -20,7 +20,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,12 +41,12 @@ import lookup as helpers  # noqa: E402  (bench/lookup.py)
 from flask_migrate import upgrade  # noqa: E402
 
 from app import create_app, delisting  # noqa: E402
-from app.addresses import network_key, parse_address  # noqa: E402
+from app.addresses import parse_address  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import DelistRequest, Listing, ListingPrefix, OutboxMessage  # noqa: E402
+from app.models import DelistRequest, OutboxMessage  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
 
 SECRET = "bench-" + "x" * 40
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
 THREADS = 2  # wrk threads; each submits for its own 10.<thread>.x.y addresses
 POST_SCRIPT = """
 local next_id = 0
@@ -68,12 +67,6 @@ function request()
   return wrk.format(nil, "/", nil, body)
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def env_for(database_url: str, port: int) -> dict:
@@ -98,15 +91,11 @@ def prepare(database_url: str, per_thread: int) -> str:
     )
     with app.app_context():
         upgrade()
-        rows = []
+        # The addresses the wrk script submits for (10.<thread>.x.y), and one for the link.
+        addresses = [parse_address("203.0.113.7")]
         for thread in range(THREADS):
-            for n in range(1, per_thread + 1):
-                address = parse_address(f"10.{thread}.{n // 256 % 256}.{n % 256}")
-                rows.append(_listing_row(address))
-        rows.append(_listing_row(parse_address("203.0.113.7")))
-        for start in range(0, len(rows), 5000):
-            db.session.execute(sa.insert(Listing), rows[start : start + 5000])
-        db.session.execute(sa.insert(ListingPrefix).values(version=4, prefix_len=32))
+            addresses += helpers.sequential_addresses(per_thread, thread)
+        helpers.insert_networks([ip_network(address) for address in addresses])
         delisting.submit(
             "link@example.com",
             parse_address("203.0.113.7"),
@@ -118,19 +107,6 @@ def prepare(database_url: str, per_thread: int) -> str:
         body = db.session.scalar(sa.select(OutboxMessage.body_text))
         db.engine.dispose()
     return re.search(r"/confirm/[A-Za-z0-9_.\-]+", body).group(0)
-
-
-def _listing_row(address) -> dict:
-    network = ip_network(address)
-    return {
-        "network": str(network),
-        **network_key(network)._asdict(),
-        "reason": "benchmark",
-        "source": "import",
-        "listed_at": NOW,
-        "listed_by": "bench",
-        "changed_at": NOW,
-    }
 
 
 @contextmanager

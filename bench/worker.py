@@ -34,7 +34,6 @@ import lookup as helpers  # noqa: E402  (bench/lookup.py)
 from flask_migrate import upgrade  # noqa: E402
 
 from app import blocklist, create_app, delisting, worker  # noqa: E402
-from app.addresses import parse_address  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.mail import build_message  # noqa: E402
 from app.models import DelistRequest, OutboxMessage  # noqa: E402
@@ -67,16 +66,10 @@ def make_app(url: str, mail_port: int):
     )
 
 
-def addresses(count: int, second_octet: int) -> list:
-    return [
-        parse_address(f"10.{second_octet}.{n // 256 % 256}.{n % 256}") for n in range(1, count + 1)
-    ]
-
-
 def bench_mail(app, sink: CountingSink, mails: int) -> dict:
     now = datetime.now(UTC)
     with app.app_context():
-        ips = addresses(mails, 1)
+        ips = helpers.sequential_addresses(mails, 1)
         for ip in ips:
             blocklist.add_listing(ip_network(ip), "benchmark", actor="bench", now=now)
         db.session.commit()
@@ -108,7 +101,7 @@ def bench_removals(app, removals: int) -> dict:
     now = datetime.now(UTC)
     due = now + timedelta(seconds=1)
     with app.app_context():
-        ips = addresses(removals, 2)
+        ips = helpers.sequential_addresses(removals, 2)
         for n, ip in enumerate(ips):
             listing = blocklist.add_listing(ip_network(ip), "benchmark", actor="bench", now=now)
             request = DelistRequest(
