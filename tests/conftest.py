@@ -247,6 +247,15 @@ def run_at_once(action, argument_lists, timeout: float = 60) -> list:
     return results
 
 
+def run_worker(app):
+    """One pass of the worker for `app`, as `flask worker --once` runs it."""
+    from app import worker
+    from app.clock import utcnow
+
+    with app.app_context():
+        return worker.run_once(utcnow())
+
+
 def page_text(response) -> str:
     """The visible text of a page, with white space folded."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text))

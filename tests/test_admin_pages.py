@@ -13,7 +13,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
 from tests.admin_helpers import post_form, signed_in
-from tests.conftest import T0, page_text, submit_form
+from tests.conftest import T0, page_text, run_worker, submit_form
 
 
 @pytest.fixture
@@ -96,8 +96,7 @@ def test_failed_mail_can_be_sent_again(app, admin, client, smtp_sink):
     assert "550 mailbox full" in page_text(admin.get("/admin/mail?status=failed"))
     response = post_form(admin, "/admin/mail", f"/admin/mail/{message_id}/resend")
     assert response.status_code == 303
-    with app.app_context():
-        assert worker.run_once(utcnow()).delivery.sent == 1
+    assert run_worker(app).delivery.sent == 1
     assert len(smtp_sink.messages) == 1
     assert len(db_events(app, "mail.resent")) == 1
 

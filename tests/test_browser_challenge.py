@@ -1,13 +1,7 @@
 """The proof-of-work challenge in a real browser: solved by our script, by itself."""
 
-from app import worker
-from app.clock import utcnow
 from tests.browser import DESKTOP, PHONE, screenshot
-
-
-def deliver(app) -> None:
-    with app.app_context():
-        worker.run_once(utcnow())
+from tests.conftest import run_worker
 
 
 def test_the_browser_solves_the_challenge_and_the_form_goes_through(browser, portal):
@@ -27,7 +21,7 @@ def test_the_browser_solves_the_challenge_and_the_form_goes_through(browser, por
     page.get_by_role("heading", name="Check your inbox").wait_for()
     assert all(request.startswith(url) for request in requests)  # no other site
 
-    deliver(app)
+    run_worker(app)
     [mail] = sink.messages
     assert f"{url}/confirm/" in mail.get_body(preferencelist=("plain",)).get_content()
     page.close()
@@ -64,6 +58,6 @@ def test_without_javascript_the_page_says_what_to_do(browser, portal):
     assert "The automatic check did not run" in error.inner_text()
     assert page.get_by_label("Your email address").input_value() == "sender@example.com"
     screenshot(page, "challenge-no-javascript-phone")
-    deliver(app)
+    run_worker(app)
     assert sink.messages == []
     context.close()

@@ -9,14 +9,13 @@ import re
 
 import pytest
 
-from app import worker
-from app.clock import utcnow
 from tests.browser import (
     DESKTOP,
     PHONE,
     screenshot,
     serious_accessibility_problems,
 )
+from tests.conftest import run_worker
 
 BOUNCE = """\
 <someone@example.org>: host mx1.example.org[192.0.2.25] said: 550 5.7.606
@@ -109,8 +108,7 @@ def test_a_sender_removes_an_address_from_lookup_to_status(browser, portal, lang
     page.get_by_role("heading", name=t["inbox"]).wait_for()
     checked(page, f"{shot}-3-check-inbox")
 
-    with app.app_context():
-        worker.run_once(utcnow())
+    run_worker(app)
     [mail] = sink.messages
     text = mail.get_body(preferencelist=("plain",)).get_content()
     assert t["mail"] in text

@@ -5,12 +5,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app import blocklist, worker
+from app import blocklist
 from app.addresses import parse_network
 from app.clock import utcnow
 from app.extensions import db
 from app.models import DelistRequest, Listing
-from tests.conftest import CONFIRM_LINK_RE, T0, page_text, press_delist, submit_form
+from tests.conftest import CONFIRM_LINK_RE, T0, page_text, press_delist, run_worker, submit_form
 
 ADDRESS = ipaddress.ip_address("203.0.113.7")
 
@@ -18,11 +18,6 @@ ADDRESS = ipaddress.ip_address("203.0.113.7")
 def listed_now(app) -> bool:
     with app.app_context():
         return blocklist.is_listed_now(ADDRESS, utcnow())
-
-
-def run_worker(app):
-    with app.app_context():
-        return worker.run_once(utcnow())
 
 
 def test_submit_mail_link_delist_then_removal_after_the_delay(app, client, smtp_sink, time_machine):

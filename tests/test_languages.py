@@ -5,9 +5,15 @@ from datetime import timedelta
 
 import pytest
 
-from app import worker
-from app.clock import utcnow
-from tests.conftest import CONFIRM_LINK_RE, T0, add_listings, csrf_token, page_text, press_delist
+from tests.conftest import (
+    CONFIRM_LINK_RE,
+    T0,
+    add_listings,
+    csrf_token,
+    page_text,
+    press_delist,
+    run_worker,
+)
 
 JA = {"Accept-Language": "ja,en-US;q=0.7"}
 
@@ -86,8 +92,7 @@ def test_a_request_made_in_japanese_gets_its_mails_in_japanese(
         data={"csrf_token": csrf_token(page.text), "email": "s@example.com", "ip": "203.0.113.7"},
         headers=JA,
     )
-    with app.app_context():
-        worker.run_once(utcnow())
+    run_worker(app)
     [confirmation] = smtp_sink.messages
     text = confirmation.get_body(preferencelist=("plain",)).get_content()
     assert "「リストから削除する」ボタンを" in text
@@ -97,8 +102,7 @@ def test_a_request_made_in_japanese_gets_its_mails_in_japanese(
     # The sender later reads the page in English: the mails stay in the request's language.
     press_delist(client, link)
     time_machine.move_to(T0 + timedelta(hours=1))
-    with app.app_context():
-        worker.run_once(utcnow())
+    run_worker(app)
     removed = smtp_sink.messages[1]
     assert removed["Subject"] == "203.0.113.7 は当社の送信拒否リストから削除されました"
     body = removed.get_body(preferencelist=("plain",)).get_content()

@@ -5,13 +5,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import blocklist, worker
+from app import blocklist
 from app import outbox as outbox_service
 from app.addresses import parse_network
 from app.clock import utcnow
 from app.extensions import db
 from app.models import OutboxMessage
-from tests.conftest import CONFIRM_LINK_RE, T0, add_listings, submit_form
+from tests.conftest import CONFIRM_LINK_RE, T0, add_listings, run_worker, submit_form
 
 
 @pytest.fixture
@@ -19,11 +19,6 @@ def listed(app):
     with app.app_context():
         blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor="test", now=T0)
         db.session.commit()
-
-
-def run_worker(app):
-    with app.app_context():
-        return worker.run_once(utcnow())
 
 
 def outbox(app):
