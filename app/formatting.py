@@ -7,7 +7,7 @@ from flask import request as flask_request
 from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_babel import gettext as _
 
-from app.languages import LANGUAGES
+from app.languages import LANGUAGES, offers_a_choice
 
 
 def when(value: datetime | None) -> str:
@@ -29,5 +29,6 @@ def register(app: Flask) -> None:
     app.add_template_filter(duration)
     app.add_template_global(get_locale)
     app.add_template_global(LANGUAGES, "LANGUAGES")
+    app.add_template_global(offers_a_choice)
     # The page's own path; some templates name their request record `request`.
     app.add_template_global(lambda: flask_request.path, "current_path")

@@ -17,8 +17,13 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 OPERATORS_ONLY = {"admin", "devmail"}  # pages in English only
 
 
+def offers_a_choice() -> bool:
+    """Whether this page speaks every language (and so shows the switch)."""
+    return has_request_context() and request.blueprint not in OPERATORS_ONLY
+
+
 def select_locale() -> str:
-    if not has_request_context() or request.blueprint in OPERATORS_ONLY:
+    if not offers_a_choice():
         return DEFAULT
     chosen = request.cookies.get(COOKIE)
     if chosen in LANGUAGES:
