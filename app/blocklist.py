@@ -117,11 +117,12 @@ def _unfinalised(network: IPNetwork) -> Listing | None:
     )
 
 
-def _remember_prefix(network: IPNetwork) -> None:
+def remember_prefixes(prefixes: set[tuple[int, int]]) -> None:
+    """Record (version, prefix length) pairs as in use, for lookups to probe."""
     insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else pg_insert
     db.session.execute(
         insert(ListingPrefix)
-        .values(version=network.version, prefix_len=network.prefixlen)
+        .values([{"version": v, "prefix_len": p} for v, p in sorted(prefixes)])
         .on_conflict_do_nothing()
     )
     forget_prefix_lengths()
@@ -159,7 +160,7 @@ def add_listing(
         changed_at=now,
     )
     db.session.add(listing)
-    _remember_prefix(network)
+    remember_prefixes({(network.version, network.prefixlen)})
     db.session.flush()
     audit.record("listing.added", actor=actor, now=now, listing=listing, detail=reason)
     return AddResult(listing, created=True)

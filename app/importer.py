@@ -14,14 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app import audit, blocklist
 from app.addresses import AddressError, parse_network_key
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Listing, ListingPrefix
+from app.models import Listing
 from app.policy_index import REFRESH_OVERLAP
 
 MAX_REASON = 500
@@ -139,21 +137,14 @@ def import_listings(
                 "source": source,
                 "listed_at": now,
                 "listed_by": actor,
-                "changed_at": now,
             }
         )
-    started = utcnow()
+    started = utcnow()  # after reading the lines, which can take a while
     for row in rows:
         row["changed_at"] = started
     _insert(rows)
     if prefixes:
-        insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else pg_insert
-        db.session.execute(
-            insert(ListingPrefix)
-            .values([{"version": v, "prefix_len": p} for v, p in sorted(prefixes)])
-            .on_conflict_do_nothing()
-        )
-        blocklist.forget_prefix_lengths()
+        blocklist.remember_prefixes(prefixes)
     report.added = len(rows)
     if rows and utcnow() - started > RESTAMP_AFTER:
         # The policy server reads changes since its last refresh, less an overlap:
