@@ -23,9 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar
 from ipaddress import ip_network
@@ -44,6 +42,7 @@ from app import create_app, delisting  # noqa: E402
 from app.addresses import parse_address  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import DelistRequest, OutboxMessage  # noqa: E402
+from tests.browser import gunicorn_server  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
 SECRET = "bench-" + "x" * 40
@@ -109,38 +108,6 @@ def prepare(database_url: str, per_thread: int) -> str:
     return re.search(r"/confirm/[A-Za-z0-9_.\-]+", body).group(0)
 
 
-@contextmanager
-def gunicorn(app_path: str, env: dict, port: int, workers: int, cwd: Path):
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            app_path,
-        ],
-        cwd=cwd,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit(f"gunicorn for {app_path} did not start") from None
-                time.sleep(0.2)
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def wrk(url: str, duration: int, connections: int, script: Path | None = None) -> dict:
     command = ["wrk", f"-t{THREADS}", f"-c{connections}", f"-d{duration}s", "--latency"]
     if script:
@@ -202,13 +169,21 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             script = Path(folder) / "post.lua"
             with (
-                gunicorn("hello:app", {**os.environ}, hello_port, args.workers, ROOT / "bench"),
-                gunicorn(
-                    "wsgi:app", env_for(url, portal_port), portal_port, args.workers, ROOT
+                gunicorn_server(
+                    "hello:app",
+                    {**os.environ},
+                    hello_port,
+                    cwd=ROOT / "bench",
+                    workers=args.workers,
+                ),
+                gunicorn_server(
+                    "wsgi:app", env_for(url, portal_port), portal_port, workers=args.workers
                 ) as portal,
             ):
                 hello = f"http://127.0.0.1:{hello_port}/"
                 base = f"http://127.0.0.1:{portal_port}"
+                for warm_up in (hello, base + "/"):
+                    urllib.request.urlopen(warm_up, timeout=10).read()  # noqa: S310  (loopback)
                 results["bare, before"] = wrk(hello, args.duration, args.connections)
                 results["GET /"] = wrk(base + "/", args.duration, args.connections)
                 cookie, token = session_and_token(base)

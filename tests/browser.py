@@ -73,17 +73,50 @@ def serious_accessibility_problems(page) -> list[str]:
     ]
 
 
+@contextmanager
+def gunicorn_server(
+    app_path: str, env: dict, port: int, *, cwd: Path = PROJECT_ROOT, workers: int = 1
+) -> Iterator[subprocess.Popen]:
+    """gunicorn serving `app_path` on 127.0.0.1:`port` until the block ends.
+
+    Its output goes to a temporary log, shown if it does not start listening.
+    """
+    with tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False) as handle:
+        log = Path(handle.name)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gunicorn"),
+                *("--workers", str(workers), "--bind", f"127.0.0.1:{port}", app_path),
+            ],
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_port(port, process, log)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.unlink(missing_ok=True)
+
+
 def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"the portal did not start:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.1)
-    pytest.fail(f"the portal did not listen within {timeout} s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"gunicorn did not listen within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
 @contextmanager
@@ -101,26 +134,8 @@ def running_portal(database_url: str, mail_port: int, **settings) -> Iterator[st
         "DELIST_ALLOW_NON_GLOBAL_IPS": "true",
         **{name: str(value) for name, value in settings.items()},
     }
-    with tempfile.NamedTemporaryFile(prefix="portal-", suffix=".log", delete=False) as handle:
-        log = Path(handle.name)
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for_port(port, process, log)
+    with gunicorn_server("wsgi:app", env, port):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.unlink(missing_ok=True)
 
 
 @contextmanager
