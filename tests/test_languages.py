@@ -114,3 +114,17 @@ def test_the_operators_pages_stay_in_english(client):
     page = client.get("/admin/login", headers=JA)
     assert html_lang(page) == "en" and "Operator sign-in" in page_text(page)
     assert 'name="lang"' not in page.text
+
+
+def test_wtforms_messages_follow_the_language_and_are_read_once(app):
+    from app.portal.forms import DelistForm
+
+    def messages(accept: str):
+        with app.test_request_context("/", headers={"Accept-Language": accept}):
+            form = DelistForm()
+            return form.meta.get_translations(form)
+
+    japanese = messages("ja")
+    assert japanese.gettext("This field is required.") == "このフィールドは必須です。"
+    assert messages("ja") is japanese  # the same catalog for the next request
+    assert messages("en").gettext("This field is required.") == "This field is required."

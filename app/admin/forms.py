@@ -1,20 +1,21 @@
 """Operator forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from app.forms import Form
 
-class LoginForm(FlaskForm):
+
+class LoginForm(Form):
     email = StringField(_l("Email address"), validators=[InputRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=256)])
     next = HiddenField()
     submit = SubmitField(_l("Sign in"))
 
 
-class TotpForm(FlaskForm):
+class TotpForm(Form):
     code = StringField(
         _l("Code from your authenticator app"), validators=[InputRequired(), Length(max=10)]
     )
@@ -22,11 +23,11 @@ class TotpForm(FlaskForm):
     submit = SubmitField(_l("Verify"))
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(Form):
     submit = SubmitField(_l("Sign out"))
 
 
-class ListingForm(FlaskForm):
+class ListingForm(Form):
     network = StringField(
         _l("Address or CIDR range"),
         validators=[InputRequired(), Length(max=100)],
@@ -45,14 +46,14 @@ class ListingForm(FlaskForm):
     submit = SubmitField(_l("Add listing"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """An admin action on one record; the reason goes into the audit log."""
 
     why = StringField(_l("Why"), validators=[InputRequired(), Length(max=500)])
     submit = SubmitField(_l("Confirm"))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(
         _l("File"),
         validators=[FileRequired()],

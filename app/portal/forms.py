@@ -5,11 +5,11 @@ import re
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, ValidationError
 
 from app.addresses import AddressError, parse_sender_address
+from app.forms import Form
 
 MAX_EMAIL_LENGTH = 254
 MAX_IP_LENGTH = 100
@@ -42,7 +42,7 @@ def _checked_email(field: StringField) -> None:
     field.data = result.normalized
 
 
-class PublicForm(FlaskForm):
+class PublicForm(Form):
     """A form anyone can send: a honeypot for bots and the proof of work (app.challenge)."""
 
     # A honeypot: hidden from people (and screen readers), filled in by form-filling bots.
@@ -137,7 +137,7 @@ class ReportForm(PublicForm):
             raise ValidationError(_l("Please keep this under %(n)d characters.", n=MAX_NOTE_LENGTH))
 
 
-class LookupForm(FlaskForm):
+class LookupForm(Form):
     """A GET form: bookmarkable, nothing changes, so no CSRF token."""
 
     class Meta:
@@ -147,9 +147,9 @@ class LookupForm(FlaskForm):
     submit = SubmitField(_l("Check"))
 
 
-class ResendForm(FlaskForm):
+class ResendForm(Form):
     submit = SubmitField(_l("Send the link again"))
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     submit = SubmitField(_l("Delist IP"))
