@@ -7,11 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask, request
 
 import config
-from app import languages
+from app import connections, languages, template_gettext
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -52,16 +51,6 @@ def configure_database(app: Flask) -> None:
     if url.startswith("sqlite"):
         # Wait for the writer instead of failing at once with "database is locked".
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
-    else:
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
 
 
 def configure_logging(app: Flask) -> None:
@@ -91,11 +80,11 @@ def register_security(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
-        if db.engine.dialect.name == "sqlite":
-            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+        connections.configure(db.engine)
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=languages.select_locale)
+    template_gettext.register(app)
     limiter.init_app(app)
     login_manager.init_app(app)
 

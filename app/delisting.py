@@ -72,71 +72,109 @@ def _submit(
     listing = blocklist.find_listing(address, now)
     if listing is None:
         return SubmitResult(Outcome.NOT_LISTED)
-    current = open_request_for(str(address))
+    standing = _standing(email, str(address), now)
+    current = (
+        db.session.get(DelistRequest, standing.open_request) if standing.open_request else None
+    )
     if current is not None and current.status == "pending" and current.expires_at <= now:
         _expire(current, now)
         db.session.flush()
         current = None
+    cap_reached = standing.mails_today >= current_app.config["MAIL_PER_RECIPIENT_PER_DAY"]
     if current is None:
-        if mail_cap_reached(email, now) and not listing.is_range:
+        if cap_reached and not listing.is_range:
             return SubmitResult(Outcome.MAIL_CAP, None, listing)
-        return _open(email, address, listing, client_address, locale, now)
+        return _open(email, address, listing, standing.removals_left, client_address, locale, now)
     if current.status == "scheduled":
         return SubmitResult(Outcome.ALREADY_SCHEDULED, current, listing)
     if current.status == "needs_review":
         return SubmitResult(Outcome.IN_REVIEW, current, listing)
-    if mail_cap_reached(email, now):
+    if cap_reached:
         return SubmitResult(Outcome.MAIL_CAP, current, listing)
     return _resend(current, email, listing, client_address, locale, now)
 
 
+# The counts the submission rules use, as statements built once with bound parameters:
+# a submission runs them on every send, and building the expressions costs more than
+# the database takes to answer them.
+_MAILS_TODAY = (
+    sa.select(sa.func.count())
+    .select_from(OutboxMessage)
+    .where(
+        OutboxMessage.recipient == sa.bindparam("email"),
+        OutboxMessage.created_at > sa.bindparam("day_ago"),
+        OutboxMessage.kind == "confirmation",
+    )
+)
+_REMOVALS_USED = (
+    sa.select(sa.func.count())
+    .select_from(DelistRequest)
+    .where(
+        DelistRequest.ip == sa.bindparam("ip"),
+        DelistRequest.confirmed_at > sa.bindparam("window_start"),
+        DelistRequest.status.in_(("scheduled", "done")),
+    )
+)
+_OPEN_REQUEST = sa.select(DelistRequest.id).where(
+    DelistRequest.ip == sa.bindparam("ip"), DelistRequest.status.in_(OPEN_REQUEST_STATUSES)
+)
+_STANDING = sa.select(
+    _OPEN_REQUEST.scalar_subquery(),
+    _MAILS_TODAY.scalar_subquery(),
+    _REMOVALS_USED.scalar_subquery(),
+)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the rules need to know about one email address and one IP."""
+
+    open_request: int | None  # the id of the IP's open request
+    mails_today: int  # confirmation mails queued for the email address in 24 hours
+    removals_left: int  # self-service removals the IP may still have in the window
+
+
+def _counts_parameters(email: str, ip: str, now: datetime) -> dict:
+    window = timedelta(days=current_app.config["SELF_DELIST_WINDOW_DAYS"])
+    return {
+        "email": email,
+        "ip": ip,
+        "day_ago": now - timedelta(days=1),
+        "window_start": now - window,
+    }
+
+
+def _removals_left(used: int) -> int:
+    return max(0, current_app.config["SELF_DELIST_MAX"] - used)
+
+
+def _standing(email: str, ip: str, now: datetime) -> Standing:
+    """The IP's open request and both counts, in one query."""
+    row = db.session.execute(_STANDING, _counts_parameters(email, ip, now)).one()
+    return Standing(row[0], row[1], _removals_left(row[2]))
+
+
 def mail_cap_reached(email: str, now: datetime) -> bool:
     """Has this address had MAIL_PER_RECIPIENT_PER_DAY confirmation mails in 24 hours?"""
-    sent = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(OutboxMessage)
-        .where(
-            OutboxMessage.recipient == email,
-            OutboxMessage.created_at > now - timedelta(days=1),
-            OutboxMessage.kind == "confirmation",
-        )
-    )
+    sent = db.session.scalar(_MAILS_TODAY, _counts_parameters(email, "", now))
     return sent >= current_app.config["MAIL_PER_RECIPIENT_PER_DAY"]
 
 
 def self_removals_left(ip: str, now: datetime) -> int:
     """How many more self-service removals `ip` may have in the current window."""
-    config = current_app.config
-    since = now - timedelta(days=config["SELF_DELIST_WINDOW_DAYS"])
-    used = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(DelistRequest)
-        .where(
-            DelistRequest.ip == ip,
-            DelistRequest.confirmed_at > since,
-            DelistRequest.status.in_(("scheduled", "done")),
-        )
-    )
-    return max(0, config["SELF_DELIST_MAX"] - used)
-
-
-def open_request_for(ip: str) -> DelistRequest | None:
-    return db.session.scalar(
-        sa.select(DelistRequest).where(
-            DelistRequest.ip == ip, DelistRequest.status.in_(OPEN_REQUEST_STATUSES)
-        )
-    )
+    return _removals_left(db.session.scalar(_REMOVALS_USED, _counts_parameters("", ip, now)))
 
 
 def _open(
     email: str,
     address: IPAddress,
     listing: Listing,
+    removals_left: int,
     client_address: str | None,
     locale: str,
     now: datetime,
 ) -> SubmitResult:
-    over_limit = not listing.is_range and self_removals_left(str(address), now) == 0
+    over_limit = not listing.is_range and removals_left == 0
     request = DelistRequest(
         public_id=secrets.token_urlsafe(16),
         email=email,
@@ -147,6 +185,8 @@ def _open(
         client_address=client_address,
         created_at=now,
     )
+    # The link's nonce goes in with the row, so the insert needs no update after it.
+    nonce = _new_link(request, now) if request.status == "pending" else None
     db.session.add(request)
     db.session.flush()  # the open-request index refuses a duplicate here
     audit.record(
@@ -163,7 +203,7 @@ def _open(
     if over_limit:
         _to_review(request, listing, now, why="self-service removals used up")
         return SubmitResult(Outcome.LIMIT_REVIEW, request, listing)
-    _queue_confirmation(request, listing, now, first=True)  # a new request: nothing to cancel
+    _mail_link(request, listing, nonce, now)
     return SubmitResult(Outcome.CHECK_INBOX, request, listing)
 
 
@@ -217,16 +257,23 @@ def _resend(
     return SubmitResult(Outcome.CHECK_INBOX, request, listing)
 
 
-def _queue_confirmation(
-    request: DelistRequest, listing: Listing, now: datetime, *, first: bool = False
-) -> None:
-    if not first:
-        # A new nonce makes older links dead: do not deliver them after this one.
-        outbox.cancel_unsent(request, "confirmation")
-    max_age = current_app.config["CONFIRM_TOKEN_MAX_AGE_SECONDS"]
+def _queue_confirmation(request: DelistRequest, listing: Listing, now: datetime) -> None:
+    """A new link for a request that had one: older links stop working and are not sent."""
+    outbox.cancel_unsent(request, "confirmation")
+    _mail_link(request, listing, _new_link(request, now), now)
+
+
+def _new_link(request: DelistRequest, now: datetime) -> str:
+    """A fresh nonce for `request`'s link, which expires CONFIRM_TOKEN_MAX_AGE_SECONDS from now."""
     nonce = new_nonce()
     request.nonce_hash = hash_nonce(nonce)
-    request.expires_at = now + timedelta(seconds=max_age)
+    request.expires_at = now + timedelta(
+        seconds=current_app.config["CONFIRM_TOKEN_MAX_AGE_SECONDS"]
+    )
+    return nonce
+
+
+def _mail_link(request: DelistRequest, listing: Listing, nonce: str, now: datetime) -> None:
     token = sign_confirmation(request.id, nonce)
     _mail_sender(
         request,
@@ -236,7 +283,7 @@ def _queue_confirmation(
         {
             "listing": listing,
             "confirm_url": public_url("portal.confirm", token=token),
-            "valid_seconds": max_age,
+            "valid_seconds": current_app.config["CONFIRM_TOKEN_MAX_AGE_SECONDS"],
             "delay_seconds": current_app.config["DELIST_DELAY_SECONDS"],
         },
         now,
