@@ -128,3 +128,21 @@ def test_wtforms_messages_follow_the_language_and_are_read_once(app):
     assert japanese.gettext("This field is required.") == "このフィールドは必須です。"
     assert messages("ja") is japanese  # the same catalog for the next request
     assert messages("en").gettext("This field is required.") == "This field is required."
+
+
+def test_templates_translate_in_the_page_language_the_forced_one_and_in_macros(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = (
+        '{% from "_listing.html" import removals_left_note %}'
+        "{{ _('Help') }}|{{ removals_left_note(2) }}"
+    )
+    with app.test_request_context("/", headers=JA):
+        japanese = render_template_string(page)
+        with force_locale("en"):  # as for a mail in the request's language
+            english = render_template_string(page)
+        again = render_template_string(page)
+    assert japanese.startswith("ヘルプ|") and "self-service" not in japanese
+    assert english.startswith("Help|") and "2 more times in" in english
+    assert again == japanese
