@@ -7,6 +7,7 @@ leaves nothing half-imported.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from collections.abc import Iterable, Iterator
@@ -19,7 +20,7 @@ from app import audit, blocklist
 from app.addresses import AddressError, parse_network_key
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Listing
+from app.models import Listing, ListingTotals
 from app.policy_index import REFRESH_OVERLAP
 
 MAX_REASON = 500
@@ -165,14 +166,45 @@ def _insert(rows: list[dict]) -> None:
         return
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
-        for start in range(0, len(rows), BATCH):
-            db.session.execute(sa.insert(Listing), rows[start : start + BATCH])
+        with _counted_once(connection, len(rows)):
+            for start in range(0, len(rows), BATCH):
+                db.session.execute(sa.insert(Listing), rows[start : start + BATCH])
         return
     columns = list(rows[0])
     copy_sql = f"COPY listing ({', '.join(columns)}) FROM STDIN"
     with connection.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
         for row in rows:
             copy.write_row([row[column] for column in columns])
+
+
+COUNT_TRIGGER = "listing_totals_insert"  # migration 0007
+
+
+@contextlib.contextmanager
+def _counted_once(connection: sa.Connection, added: int) -> Iterator[None]:
+    """On SQLite, count a bulk insert once instead of once per row.
+
+    The trigger that counts unfinalised listings (models.ListingTotals) runs per row
+    on SQLite, which made a million-line import about 15 % slower. Within the import's
+    transaction we add the rows' number ourselves, set the trigger aside and put it
+    back as it was. SQLite has one writer at a time, so nothing else is written
+    meanwhile, and its DDL is transactional: if the import fails, the rollback brings
+    the trigger back with everything else.
+    """
+    trigger = connection.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (COUNT_TRIGGER,)
+    ).scalar()
+    if trigger is None:
+        yield
+        return
+    # The UPDATE comes first: it opens the transaction (Python's sqlite3 begins one only
+    # before a data change), so the DROP below is part of it.
+    connection.execute(
+        sa.update(ListingTotals).values(unfinalised=ListingTotals.unfinalised + added)
+    )
+    connection.exec_driver_sql(f"DROP TRIGGER {COUNT_TRIGGER}")
+    yield
+    connection.exec_driver_sql(trigger)
 
 
 def refresh_statistics_if_needed(report: ImportReport) -> None:

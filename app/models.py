@@ -93,6 +93,21 @@ class Listing(db.Model):
         return f"<Listing {self.network}>"
 
 
+class ListingTotals(db.Model):
+    """How many listings are not finalised (`removed_at` not set), in one row.
+
+    Database triggers keep it (migration 0007), so every write counts, the bulk import's
+    COPY and hand-written SQL included, and the dashboard need not count a million rows.
+    On SQLite a batch migration that rebuilds the `listing` table drops its triggers:
+    such a migration must create them again.
+    """
+
+    __tablename__ = "listing_totals"
+
+    id: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
+    unfinalised: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+
+
 class ListingPrefix(db.Model):
     """Prefix lengths that occur in the list, so a lookup probes only those."""
 

@@ -5,9 +5,10 @@
 
 For each size: writes a file of random addresses and ranges, imports it with the real
 `flask blocklist import` (the whole command, timed), then signs in as an operator and
-times the listings page in-process (Flask, the queries and the template; no network):
-the first page, a deep page reached through the keyset cursor, and a search for an
-address (which also finds the ranges that contain it).
+times the operators' pages in-process (Flask, the queries and the template; no network):
+the dashboard (which counts the active listings), the listings page's first page, a deep
+page reached through the keyset cursor, and a search for an address (which also finds
+the ranges that contain it).
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def run(size: int, url: str, folder: Path, rounds: int) -> dict:
     deep_cursor = size // 10  # ids run from 1 to size: a page near the oldest end
     probe = random.Random(1).choice(networks).network_address
     pages = {
+        "dashboard": "/admin/",
         "first page": "/admin/listings",
         "deep page (cursor)": f"/admin/listings?after={deep_cursor}",
         "IP search": f"/admin/listings?q={probe}",

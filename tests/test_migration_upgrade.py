@@ -11,7 +11,7 @@ LISTED = datetime(2026, 1, 1, tzinfo=UTC)
 REMOVED = datetime(2026, 1, 2, tzinfo=UTC)
 
 
-def test_0002_backfills_changed_at_from_existing_rows(app):
+def test_0002_backfills_changed_at_and_0007_counts_existing_rows(app):
     with app.app_context():
         downgrade(revision="0001")
         listing = sa.table(
@@ -70,7 +70,11 @@ def test_0002_backfills_changed_at_from_existing_rows(app):
         db.session.execute(sa.text("UPDATE listing SET removal_request_id = 1 WHERE id = 1"))
         db.session.commit()
         upgrade()
-        from app.models import Listing
+        from app.models import Listing, ListingTotals
 
         rows = db.session.scalars(sa.select(Listing).order_by(Listing.id)).all()
         assert [row.changed_at for row in rows] == [LISTED, REMOVED]
+        # 0007 counts the listings not finalised yet, and its triggers keep counting.
+        assert db.session.scalar(sa.select(ListingTotals.unfinalised)) == 1
+        db.session.execute(sa.update(Listing).values(removed_at=REMOVED))
+        assert db.session.scalar(sa.select(ListingTotals.unfinalised)) == 0
