@@ -98,14 +98,26 @@ class ListingTotals(db.Model):
 
     Database triggers keep it (migration 0007), so every write counts, the bulk import's
     COPY and hand-written SQL included, and the dashboard need not count a million rows.
-    On SQLite a batch migration that rebuilds the `listing` table drops its triggers:
-    such a migration must create them again.
+    On PostgreSQL the triggers append to ListingTotalsChange instead, and the worker folds
+    those changes in (see app.listing_totals). On SQLite a batch migration that rebuilds
+    the `listing` table drops its triggers: such a migration must create them again.
     """
 
     __tablename__ = "listing_totals"
 
     id: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
     unfinalised: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+
+
+class ListingTotalsChange(db.Model):
+    """A change to ListingTotals not folded in yet (PostgreSQL's triggers write these)."""
+
+    __tablename__ = "listing_totals_change"
+
+    id: so.Mapped[int] = so.mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    )
+    change: so.Mapped[int] = so.mapped_column(sa.BigInteger)
 
 
 class ListingPrefix(db.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app import blocklist, challenge, delisting, outbox
+from app import blocklist, challenge, delisting, listing_totals, outbox
 from app.extensions import db
 
 
@@ -31,6 +31,7 @@ def run_once(now: datetime) -> PassReport:
     db.session.commit()
     expired = delisting.expire_stale_requests(now)
     challenge.forget_expired(now)
+    listing_totals.fold_changes()
     db.session.commit()
     delivery = outbox.deliver_due(now)
     return PassReport(delivery, removals, expired)

@@ -5,12 +5,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import blocklist, importer
+from app import blocklist, importer, listing_totals
 from app.addresses import parse_network
 from app.admin import dashboard
 from app.blocklist import active_at
 from app.extensions import db
-from app.models import DelistRequest, Listing, ListingTotals
+from app.models import DelistRequest, Listing, ListingTotals, ListingTotalsChange
 from tests.admin_helpers import signed_in
 from tests.conftest import T0, add_listings
 
@@ -89,7 +89,39 @@ def test_truncate_sets_the_count_to_zero(app):
         db.session.execute(sa.text("TRUNCATE listing CASCADE"))
         db.session.commit()
         assert db.session.scalar(sa.select(ListingTotals.unfinalised)) == 0
+        assert db.session.scalars(sa.select(ListingTotalsChange)).all() == []
     assert counted(app) == (0, 0)
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_changes_from_many_statements_are_appended_then_folded_in(app):
+    """Thousands of one-row INSERTs in one transaction: each appends its change."""
+    with app.app_context():
+        for n in range(3000):
+            db.session.execute(
+                sa.insert(Listing).values(
+                    network=f"10.0.{n // 256}.{n % 256}/32",
+                    version=4,
+                    prefix_len=32,
+                    net_start=bytes([10, 0, n // 256, n % 256]),
+                    reason="Spam",
+                    source="manual",
+                    listed_at=T0,
+                    listed_by="t",
+                    changed_at=T0,
+                )
+            )
+        db.session.commit()
+        changes = db.session.scalar(sa.select(sa.func.count()).select_from(ListingTotalsChange))
+        assert changes == 3000
+    assert counted(app) == (3000, 3000)
+    with app.app_context():
+        listing_totals.fold_changes()
+        db.session.commit()
+        assert db.session.scalar(sa.select(ListingTotals.unfinalised)) == 3000
+        assert db.session.scalars(sa.select(ListingTotalsChange)).all() == []
+    assert counted(app) == (3000, 3000)
 
 
 def test_the_dashboard_shows_it(app):

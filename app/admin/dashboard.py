@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app import reports
+from app import listing_totals, reports
 from app.extensions import db
-from app.models import AuditEvent, DelistRequest, Listing, ListingTotals, OutboxMessage
+from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -31,21 +31,16 @@ def _count(statement) -> int:
 def active_listings(now: datetime) -> int:
     """Listings in force at `now`, without counting the whole list.
 
-    Triggers keep the count of unfinalised listings (models.ListingTotals). Removals
-    that have taken effect but are not finalised yet come off with a count on the
+    Triggers keep the count of unfinalised listings (app.listing_totals). Removals that
+    have taken effect but are not finalised yet come off with a count on the
     removal-time index, so the figure follows the clock as lookups do.
     """
-    unfinalised = db.session.scalar(sa.select(ListingTotals.unfinalised))
-    if unfinalised is None:  # the row is missing: count, as before the triggers
-        unfinalised = _count(
-            sa.select(sa.func.count()).select_from(Listing).where(Listing.removed_at.is_(None))
-        )
     taken_effect = _count(
         sa.select(sa.func.count())
         .select_from(Listing)
         .where(Listing.removal_effective_at <= now, Listing.removed_at.is_(None))
     )
-    return unfinalised - taken_effect
+    return listing_totals.unfinalised() - taken_effect
 
 
 def overview(now: datetime) -> Overview:

@@ -1,10 +1,15 @@
 """count unfinalised listings in one row kept by triggers, for the dashboard
 
 Counting a million listings for every dashboard load took 0.1 to 0.2 s. Triggers on
-`listing` keep the count in `listing_totals` (one row, id 1) for every write. On
-PostgreSQL they run once per statement over its transition tables, so a COPY of a
-million rows costs one count, and they lock the row only when the count changes. On
-SQLite they run per row. TRUNCATE (PostgreSQL) sets the count to zero.
+`listing` keep the count for every write:
+
+- SQLite: per row, updating the one row of `listing_totals` in place.
+- PostgreSQL: once per statement, over its transition tables, so a COPY of a million
+  rows costs one count. Each statement that changes the count appends the change to
+  `listing_totals_change`; the worker folds the changes into `listing_totals`. Updating
+  one row from every statement would make a transaction of many statements slow down
+  with each one (every update leaves a row version the next must step over), and would
+  make concurrent writers wait for each other. TRUNCATE sets the count to zero.
 
 Revision ID: 0007
 Revises: 0006
@@ -24,8 +29,7 @@ POSTGRESQL = [
     CREATE FUNCTION listing_totals_add(delta bigint) RETURNS void LANGUAGE plpgsql AS $$
     BEGIN
         IF delta <> 0 THEN
-            INSERT INTO listing_totals (id, unfinalised) VALUES (1, delta)
-            ON CONFLICT (id) DO UPDATE SET unfinalised = listing_totals.unfinalised + delta;
+            INSERT INTO listing_totals_change (change) VALUES (delta);
         END IF;
     END $$
     """,
@@ -56,6 +60,7 @@ POSTGRESQL = [
     """
     CREATE FUNCTION listing_totals_emptied() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        DELETE FROM listing_totals_change;
         INSERT INTO listing_totals (id, unfinalised) VALUES (1, 0)
         ON CONFLICT (id) DO UPDATE SET unfinalised = 0;
         RETURN NULL;
@@ -119,6 +124,12 @@ def upgrade():
         sa.Column("unfinalised", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_listing_totals")),
     )
+    op.create_table(
+        "listing_totals_change",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("change", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_listing_totals_change")),
+    )
     op.execute(
         "INSERT INTO listing_totals (id, unfinalised)"
         " SELECT 1, count(*) FROM listing WHERE removed_at IS NULL"
@@ -134,4 +145,5 @@ def downgrade():
     if postgresql:
         for name in FUNCTIONS:
             op.execute(f"DROP FUNCTION listing_totals_{name}")
+    op.drop_table("listing_totals_change")
     op.drop_table("listing_totals")
