@@ -1,4 +1,4 @@
-"""One pass of background work: deliver mail, finalise removals, expire requests."""
+"""One pass of background work: deliver mail, finalise removals, expire requests, fold counts."""
 
 from __future__ import annotations
 
