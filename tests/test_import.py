@@ -108,3 +108,15 @@ def test_a_large_import_refreshes_the_planner_statistics(ctx, monkeypatch):
             sa.text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'listing'")
         ).scalar()
         assert analyzed is not None
+
+
+def test_imported_rows_carry_the_exact_times(ctx, time_machine):
+    from datetime import timedelta
+
+    started = T0 + timedelta(seconds=5, microseconds=123456)
+    time_machine.move_to(started, tick=False)  # when the write starts: the change stamp
+    run(["192.0.2.1", "2001:db8::/48"])
+    db.session.commit()
+    db.session.expire_all()
+    rows = db.session.scalars(sa.select(Listing)).all()
+    assert {(row.listed_at, row.changed_at) for row in rows} == {(T0, started)}
