@@ -31,6 +31,11 @@ def active_at(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
+def removal_due(now: datetime) -> sa.ColumnElement[bool]:
+    """SQL condition: the listing's removal is in effect at `now` but not finalised yet."""
+    return sa.and_(Listing.removed_at.is_(None), Listing.removal_effective_at <= now)
+
+
 PREFIX_LENS = (
     sa.select(ListingPrefix.prefix_len)
     .where(ListingPrefix.version == sa.bindparam("version"))
@@ -246,7 +251,7 @@ def finalise_due_removals(now: datetime, limit: int = 1000) -> int:
     """
     due = db.session.scalars(
         sa.select(Listing)
-        .where(Listing.removed_at.is_(None), Listing.removal_effective_at <= now)
+        .where(removal_due(now))
         .order_by(Listing.removal_effective_at)
         .limit(limit)
     ).all()

@@ -80,16 +80,15 @@ def _submit(
         _expire(current, now)
         db.session.flush()
         current = None
-    cap_reached = standing.mails_today >= current_app.config["MAIL_PER_RECIPIENT_PER_DAY"]
     if current is None:
-        if cap_reached and not listing.is_range:
+        if standing.mail_cap_reached and not listing.is_range:
             return SubmitResult(Outcome.MAIL_CAP, None, listing)
         return _open(email, address, listing, standing.removals_left, client_address, locale, now)
     if current.status == "scheduled":
         return SubmitResult(Outcome.ALREADY_SCHEDULED, current, listing)
     if current.status == "needs_review":
         return SubmitResult(Outcome.IN_REVIEW, current, listing)
-    if cap_reached:
+    if standing.mail_cap_reached:
         return SubmitResult(Outcome.MAIL_CAP, current, listing)
     return _resend(current, email, listing, client_address, locale, now)
 
@@ -130,7 +129,7 @@ class Standing:
     """What the rules need to know about one email address and one IP."""
 
     open_request: int | None  # the id of the IP's open request
-    mails_today: int  # confirmation mails queued for the email address in 24 hours
+    mail_cap_reached: bool  # MAIL_PER_RECIPIENT_PER_DAY confirmation mails in 24 hours
     removals_left: int  # self-service removals the IP may still have in the window
 
 
@@ -144,6 +143,10 @@ def _counts_parameters(email: str, ip: str, now: datetime) -> dict:
     }
 
 
+def _cap_reached(mails_today: int) -> bool:
+    return mails_today >= current_app.config["MAIL_PER_RECIPIENT_PER_DAY"]
+
+
 def _removals_left(used: int) -> int:
     return max(0, current_app.config["SELF_DELIST_MAX"] - used)
 
@@ -151,13 +154,12 @@ def _removals_left(used: int) -> int:
 def _standing(email: str, ip: str, now: datetime) -> Standing:
     """The IP's open request and both counts, in one query."""
     row = db.session.execute(_STANDING, _counts_parameters(email, ip, now)).one()
-    return Standing(row[0], row[1], _removals_left(row[2]))
+    return Standing(row[0], _cap_reached(row[1]), _removals_left(row[2]))
 
 
 def mail_cap_reached(email: str, now: datetime) -> bool:
     """Has this address had MAIL_PER_RECIPIENT_PER_DAY confirmation mails in 24 hours?"""
-    sent = db.session.scalar(_MAILS_TODAY, _counts_parameters(email, "", now))
-    return sent >= current_app.config["MAIL_PER_RECIPIENT_PER_DAY"]
+    return _cap_reached(db.session.scalar(_MAILS_TODAY, _counts_parameters(email, "", now)))
 
 
 def self_removals_left(ip: str, now: datetime) -> int:

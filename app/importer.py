@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import operator
 from collections.abc import Iterable, Iterator
@@ -175,7 +176,7 @@ def _insert(rows: list[dict]) -> None:
     # psycopg formats a datetime anew for every row; an import has two distinct times,
     # so they go as ISO text, formatted once each (COPY of 200,000 rows: 0.36 s, not 0.82).
     times = [i for i, column in enumerate(columns) if isinstance(rows[0][column], datetime)]
-    as_text: dict[datetime, str] = {}
+    as_text = functools.cache(datetime.isoformat)
     values_of = operator.itemgetter(*columns)
     copy_sql = f"COPY listing ({', '.join(columns)}) FROM STDIN"
     with connection.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
@@ -183,9 +184,7 @@ def _insert(rows: list[dict]) -> None:
             values = list(values_of(row))
             for i in times:
                 if values[i] is not None:
-                    values[i] = as_text.get(values[i]) or as_text.setdefault(
-                        values[i], values[i].isoformat()
-                    )
+                    values[i] = as_text(values[i])
             copy.write_row(values)
 
 

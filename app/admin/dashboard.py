@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from app import listing_totals, reports
+from app.blocklist import removal_due
 from app.extensions import db
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
 
@@ -35,11 +36,7 @@ def active_listings(now: datetime) -> int:
     have taken effect but are not finalised yet come off with a count on the
     removal-time index, so the figure follows the clock as lookups do.
     """
-    taken_effect = _count(
-        sa.select(sa.func.count())
-        .select_from(Listing)
-        .where(Listing.removal_effective_at <= now, Listing.removed_at.is_(None))
-    )
+    taken_effect = _count(sa.select(sa.func.count()).select_from(Listing).where(removal_due(now)))
     return listing_totals.unfinalised() - taken_effect
 
 
