@@ -1,3 +1,3 @@
 """gunicorn settings read from the working directory: keep secrets out of the access log."""
 
-logger_class = "app.gunicorn_logging.RedactingLogger"
+logger_class = "app.web.gunicorn_logging.RedactingLogger"

@@ -10,8 +10,9 @@ from typing import Any
 from flask import Flask, request
 
 import config
-from app import connections, languages, template_gettext
+from app.core import connections
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.web import languages, template_gettext
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -55,7 +56,7 @@ def configure_database(app: Flask) -> None:
 
 def configure_logging(app: Flask) -> None:
     """Plain log lines with UTC times on stderr, unless the host process set up logging."""
-    from app import redaction
+    from app.core import redaction
 
     level = getattr(logging, app.config.get("LOG_LEVEL", "INFO").upper(), logging.INFO)
     root = logging.getLogger()
@@ -72,7 +73,7 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from app import security
+    from app.web import security
 
     security.register(app)
 
@@ -98,7 +99,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     if app.config.get("DEV_MAILBOX_DIR"):
-        from app.devmail import bp as devmail_bp
+        from app.mail.devmail import bp as devmail_bp
 
         app.register_blueprint(devmail_bp)
 
@@ -110,13 +111,13 @@ def _remember_client_address() -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from app import formatting
+    from app.web import formatting
 
     formatting.register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from app.errors import register
+    from app.web.errors import register
 
     register(app)
 

@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import lookup as helpers  # noqa: E402  (bench/lookup.py)
-from flask_migrate import upgrade  # noqa: E402
+import lookup as helpers
+from flask_migrate import upgrade
 
-from app import create_app  # noqa: E402
-from tests.admin_helpers import signed_in  # noqa: E402
+from app import create_app
+from tests.admin_helpers import signed_in
 
 FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
 

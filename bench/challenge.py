@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
-from tests.browser import CHROMIUM_ARGS, running_portal  # noqa: E402
+from tests.browser import CHROMIUM_ARGS, running_portal
 
 FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
 DONE = "document.querySelector('#challenge-status')?.textContent.includes('done')"

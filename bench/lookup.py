@@ -32,9 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flask_migrate import upgrade
 
-from app import blocklist, create_app
-from app.addresses import network_key
+from app import create_app
 from app.extensions import db
+from app.listing import blocklist
+from app.listing.addresses import network_key
 from app.models import Listing, ListingPrefix
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -32,10 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import lookup as fill_helpers  # noqa: E402  (bench/lookup.py)
-from flask_migrate import upgrade  # noqa: E402
+import lookup as fill_helpers
+from flask_migrate import upgrade
 
-from app import create_app  # noqa: E402
+from app import create_app
 
 FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
 TRIVIAL_SERVER = """

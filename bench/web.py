@@ -35,15 +35,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import lookup as helpers  # noqa: E402  (bench/lookup.py)
-from flask_migrate import upgrade  # noqa: E402
+import lookup as helpers
+from flask_migrate import upgrade
 
-from app import create_app, delisting  # noqa: E402
-from app.addresses import parse_address  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.models import DelistRequest, OutboxMessage  # noqa: E402
-from tests.browser import gunicorn_server  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from app import create_app
+from app.delisting import lifecycle as delisting
+from app.extensions import db
+from app.listing.addresses import parse_address
+from app.models import DelistRequest, OutboxMessage
+from tests.browser import gunicorn_server
+from tests.conftest import free_port
 
 SECRET = "bench-" + "x" * 40
 THREADS = 2  # wrk threads; each submits for its own 10.<thread>.x.y addresses

@@ -30,14 +30,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import lookup as helpers  # noqa: E402  (bench/lookup.py)
-from flask_migrate import upgrade  # noqa: E402
+import lookup as helpers
+from flask_migrate import upgrade
 
-from app import blocklist, create_app, delisting, worker  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.mail import build_message  # noqa: E402
-from app.models import DelistRequest, OutboxMessage  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from app import create_app
+from app.cli import worker
+from app.delisting import lifecycle as delisting
+from app.extensions import db
+from app.listing import blocklist
+from app.mail.transport import build_message
+from app.models import DelistRequest, OutboxMessage
+from tests.conftest import free_port
 
 
 class CountingSink:

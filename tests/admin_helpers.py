@@ -1,7 +1,7 @@
 """Signing in as an operator, for the admin page tests."""
 
-from app import operators
-from app.clock import utcnow
+from app.accounts import operators
+from app.core.clock import utcnow
 from app.extensions import db
 from tests.conftest import csrf_token
 

@@ -41,8 +41,8 @@ BASE_CONFIG = {
 
 def add_listings(app, *networks: str, reason: str = "Spam") -> None:
     """List these addresses or ranges, as an operator would, at T0."""
-    from app import blocklist
-    from app.addresses import parse_network
+    from app.listing import blocklist
+    from app.listing.addresses import parse_network
 
     with app.app_context():
         for text in networks:
@@ -217,7 +217,7 @@ def press_delist(client, link: str):
 @contextmanager
 def running_policy_server(app):
     """A policy server for `app` on a free loopback port, in a thread, stopped afterwards."""
-    from app.policy import PolicyServer
+    from app.policy.server import PolicyServer
 
     server = PolicyServer(app, "127.0.0.1", 0)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -249,8 +249,8 @@ def run_at_once(action, argument_lists, timeout: float = 60) -> list:
 
 def run_worker(app):
     """One pass of the worker for `app`, as `flask worker --once` runs it."""
-    from app import worker
-    from app.clock import utcnow
+    from app.cli import worker
+    from app.core.clock import utcnow
 
     with app.app_context():
         return worker.run_once(utcnow())

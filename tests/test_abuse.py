@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import outbox, worker
-from app.clock import utcnow
+from app.cli import worker
+from app.core.clock import utcnow
 from app.extensions import db
-from app.mail import DeliveryError, SmtpTransport
+from app.mail import outbox
+from app.mail.transport import DeliveryError, SmtpTransport
 from app.models import OutboxMessage
 from tests.conftest import T0, add_listings, submit_form
 

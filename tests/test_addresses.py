@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.addresses import (
+from app.listing.addresses import (
     AddressError,
     containing_keys,
     network_key,

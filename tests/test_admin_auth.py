@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from app import operators
-from app.clock import utcnow
+from app.accounts import operators
+from app.core.clock import utcnow
 from app.extensions import db
 from app.models import AuditEvent, Operator
 from tests.conftest import T0, csrf_token, page_text
@@ -244,8 +244,8 @@ def concrete(rule) -> str:
 def records(app):
     """One record of each kind, so that /admin/<kind>/1 pages exist."""
     with app.app_context():
-        from app import blocklist
-        from app.addresses import parse_network
+        from app.listing import blocklist
+        from app.listing.addresses import parse_network
         from app.models import DelistRequest
 
         listing = blocklist.add_listing(
@@ -262,7 +262,7 @@ def records(app):
                 created_at=utcnow(),
             )
         )
-        from app import reports
+        from app.abuse import reports
 
         reports.submit(
             "r@example.org",

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import blocklist, worker
-from app.addresses import parse_network
-from app.clock import utcnow
+from app.cli import worker
+from app.core.clock import utcnow
 from app.extensions import db
+from app.listing import blocklist
+from app.listing.addresses import parse_network
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
 from tests.admin_helpers import post_form, signed_in
 from tests.conftest import T0, page_text, run_worker, submit_form

@@ -6,9 +6,9 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from app import blocklist
-from app.addresses import parse_network
 from app.extensions import db
+from app.listing import blocklist
+from app.listing.addresses import parse_network
 from tests.conftest import T0, page_text
 
 

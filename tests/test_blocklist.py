@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app import blocklist, create_app
-from app.addresses import parse_network
+from app import create_app
 from app.extensions import db
+from app.listing import blocklist
+from app.listing.addresses import parse_network
 from app.models import AuditEvent, Listing
 from tests.conftest import BASE_CONFIG, T0
 

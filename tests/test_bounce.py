@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.bounces import addresses_in, read_bounce
+from app.delisting.bounces import addresses_in, read_bounce
 from tests.conftest import add_listings, csrf_token, page_text
 
 POSTFIX_BOUNCE = """\

@@ -1,9 +1,11 @@
 """The operators' main pages in a real browser: signed in, each page shown and checked."""
 
-from app import delisting, operators, reports
-from app.addresses import parse_address
-from app.clock import utcnow
+from app.abuse import reports
+from app.accounts import operators
+from app.core.clock import utcnow
+from app.delisting import lifecycle as delisting
 from app.extensions import db
+from app.listing.addresses import parse_address
 from tests.admin_helpers import PASSWORD
 from tests.browser import DESKTOP, portal_with_mail, screenshot, serious_accessibility_problems
 

@@ -12,8 +12,8 @@ from altcha import solve_challenge_v1
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import worker
-from app.clock import utcnow
+from app.cli import worker
+from app.core.clock import utcnow
 from app.extensions import db
 from app.models import DelistRequest, OutboxMessage, SpentChallenge
 from tests.conftest import T0, add_listings, csrf_token, page_text

@@ -6,11 +6,11 @@ import pytest
 import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 
-from app import blocklist
-from app.addresses import parse_network
+from app.delisting.tokens import CONFIRM_SALT
 from app.extensions import db
+from app.listing import blocklist
+from app.listing.addresses import parse_network
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
-from app.tokens import CONFIRM_SALT
 from tests.conftest import (
     CONFIRM_LINK_RE,
     T0,

@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from app import connections
+from app.core import connections
 from app.extensions import db
 
 pytestmark = pytest.mark.postgresql_only

@@ -5,11 +5,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import blocklist, importer, listing_totals
-from app.addresses import parse_network
 from app.admin import dashboard
-from app.blocklist import active_at
 from app.extensions import db
+from app.listing import blocklist, importer
+from app.listing import totals as listing_totals
+from app.listing.addresses import parse_network
+from app.listing.blocklist import active_at
 from app.models import DelistRequest, Listing, ListingTotals, ListingTotalsChange
 from tests.admin_helpers import signed_in
 from tests.conftest import T0, add_listings

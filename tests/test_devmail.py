@@ -5,9 +5,9 @@ import re
 import pytest
 from aiosmtpd.controller import Controller
 
-from app import worker
-from app.clock import utcnow
-from app.devmail import MailboxHandler
+from app.cli import worker
+from app.core.clock import utcnow
+from app.mail.devmail import MailboxHandler
 from tests.conftest import add_listings, page_text, submit_form
 
 

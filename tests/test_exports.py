@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from app import blocklist, exports
-from app.addresses import parse_network
 from app.extensions import db
+from app.listing import blocklist, exports
+from app.listing.addresses import parse_network
 from tests.conftest import T0
 
 

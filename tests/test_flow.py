@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app import blocklist
-from app.addresses import parse_network
-from app.clock import utcnow
+from app.core.clock import utcnow
 from app.extensions import db
+from app.listing import blocklist
+from app.listing.addresses import parse_network
 from app.models import DelistRequest, Listing
 from tests.conftest import CONFIRM_LINK_RE, T0, page_text, press_delist, run_worker, submit_form
 

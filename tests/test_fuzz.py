@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import blocklist
-from app.addresses import parse_network
 from app.extensions import db
+from app.listing import blocklist
+from app.listing.addresses import parse_network
 from app.models import DelistRequest
 from tests.admin_helpers import signed_in
 from tests.conftest import T0, csrf_token

@@ -3,9 +3,9 @@
 import pytest
 import sqlalchemy as sa
 
-from app import blocklist, importer
-from app.addresses import parse_network
 from app.extensions import db
+from app.listing import blocklist, importer
+from app.listing.addresses import parse_network
 from app.models import Listing
 from tests.conftest import T0
 

@@ -5,11 +5,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import blocklist
-from app import outbox as outbox_service
-from app.addresses import parse_network
-from app.clock import utcnow
+from app.core.clock import utcnow
 from app.extensions import db
+from app.listing import blocklist
+from app.listing.addresses import parse_network
+from app.mail import outbox as outbox_service
 from app.models import OutboxMessage
 from tests.conftest import CONFIRM_LINK_RE, T0, add_listings, run_worker, submit_form
 

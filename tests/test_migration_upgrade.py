@@ -70,7 +70,7 @@ def test_0002_backfills_changed_at_and_0007_counts_existing_rows(app):
         db.session.execute(sa.text("UPDATE listing SET removal_request_id = 1 WHERE id = 1"))
         db.session.commit()
         upgrade()
-        from app import listing_totals
+        from app.listing import totals as listing_totals
         from app.models import Listing
 
         rows = db.session.scalars(sa.select(Listing).order_by(Listing.id)).all()

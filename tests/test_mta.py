@@ -10,10 +10,11 @@ import dns.rdatatype
 import dns.reversename
 import pytest
 
-from app import blocklist, exports, worker
-from app.addresses import parse_network
-from app.clock import utcnow
+from app.cli import worker
+from app.core.clock import utcnow
 from app.extensions import db
+from app.listing import blocklist, exports
+from app.listing.addresses import parse_network
 from tests.conftest import (
     CONFIRM_LINK_RE,
     T0,

@@ -9,10 +9,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import blocklist, policy, policy_index
-from app.addresses import parse_network
 from app.extensions import db
-from app.policy_index import ListIndex
+from app.listing import blocklist
+from app.listing.addresses import parse_network
+from app.policy import index as policy_index
+from app.policy import server as policy
+from app.policy.index import ListIndex
 from tests.conftest import T0, running_policy_server
 
 REJECT = (

@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 import config
+from app.core.redaction import RedactConfirmTokens, redact
 from app.extensions import db
 from app.models import AuditEvent
-from app.redaction import RedactConfirmTokens, redact
 from tests.conftest import add_listings, csrf_token, free_port, submit_form
 
 

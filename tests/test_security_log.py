@@ -4,10 +4,10 @@ import logging
 
 import pytest
 
-from app import blocklist
-from app.addresses import parse_network
+from app.core.security_log import mask_email
 from app.extensions import db
-from app.security_log import mask_email
+from app.listing import blocklist
+from app.listing.addresses import parse_network
 from tests.conftest import T0, csrf_token, submit_form
 
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app import blocklist
-from app.addresses import parse_network
 from app.extensions import db
+from app.listing import blocklist
+from app.listing.addresses import parse_network
 from app.models import AuditEvent, DelistRequest, OutboxMessage
 from tests.conftest import T0, csrf_token, page_text, run_at_once, submit_form
 

@@ -1,16 +1,20 @@
-"""Operator pages under /admin: login, dashboard, and (to come) the list's daily tools."""
+"""Operator pages under /admin: sign-in, dashboard, listings, requests, mail, reports, audit.
+
+An edge: the views here call the domain packages (app.listing, app.delisting, app.mail,
+app.abuse, app.accounts) and app.core; nothing outside this package imports them.
+"""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from app.admin import (  # noqa: E402,F401  (they attach to bp)
+    abuse_reports,
     access,
     audit_log,
     listings,
-    mail,
-    reports,
+    outgoing_mail,
     requests,
-    routes,
+    signin,
     transfer,
 )

@@ -9,7 +9,7 @@ from flask import flash, redirect
 from flask_babel import lazy_gettext as _l
 
 from app.admin.forms import ActionForm
-from app.clock import utcnow
+from app.core.clock import utcnow
 from app.extensions import db
 
 # An action gets the operator's reason and the time; it returns the message to show,

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Response, render_template, request, stream_with_context
 
 from app.admin import bp
-from app.admin.paging import newest_first
+from app.core.paging import newest_first
 from app.extensions import db
 from app.models import AuditEvent
 

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app import listing_totals, reports
-from app.blocklist import removal_due
+from app.abuse import reports
 from app.extensions import db
+from app.listing import totals as listing_totals
+from app.listing.blocklist import removal_due
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
 
 

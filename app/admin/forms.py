@@ -5,7 +5,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from app.forms import Form
+from app.web.forms import Form
 
 
 class LoginForm(Form):

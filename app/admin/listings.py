@@ -7,14 +7,14 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import blocklist
-from app.addresses import AddressError, NetworkKey, parse_network
 from app.admin import bp
 from app.admin.actions import audited_action
 from app.admin.forms import ActionForm, ListingForm
-from app.admin.listing_search import STATES, SearchError, search
-from app.clock import utcnow
+from app.core.clock import utcnow
 from app.extensions import db
+from app.listing import blocklist
+from app.listing.addresses import AddressError, NetworkKey, parse_network
+from app.listing.search import STATES, SearchError, search
 from app.models import AuditEvent, DelistRequest, Listing
 
 

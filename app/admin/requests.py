@@ -7,16 +7,16 @@ from flask import render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import delisting
-from app.addresses import AddressError, parse_address
 from app.admin import bp
 from app.admin.actions import audited_action
 from app.admin.forms import ActionForm
-from app.admin.paging import newest_first
-from app.clock import utcnow
+from app.core.clock import utcnow
+from app.core.paging import newest_first
+from app.delisting import lifecycle as delisting
+from app.delisting.timeline import MAIL_STATES, request_mail, request_timeline
 from app.extensions import db
+from app.listing.addresses import AddressError, parse_address
 from app.models import REQUEST_STATUSES, DelistRequest
-from app.timeline import MAIL_STATES, request_mail, request_timeline
 
 
 def _matching(q: str) -> sa.ColumnElement[bool]:

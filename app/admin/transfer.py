@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Response, render_template, request, stream_with_context
 from flask_login import current_user
 
-from app import exports, importer
 from app.admin import bp
 from app.admin.forms import ImportForm
-from app.clock import utcnow
+from app.core.clock import utcnow
 from app.extensions import db
+from app.listing import exports, importer
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 

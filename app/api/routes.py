@@ -2,12 +2,12 @@
 
 from flask import current_app, jsonify
 
-from app.addresses import AddressError, parse_address
 from app.api import bp
 from app.api.openapi import OPENAPI
-from app.clock import utcnow
+from app.core.clock import utcnow
 from app.extensions import limiter
-from app.lookup import look_up
+from app.listing.addresses import AddressError, parse_address
+from app.listing.lookup import look_up
 
 
 def _api_limit() -> str:

@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, ValidationError
 
-from app.addresses import AddressError, parse_sender_address
-from app.forms import Form
+from app.listing.addresses import AddressError, parse_sender_address
+from app.web.forms import Form
 
 MAX_EMAIL_LENGTH = 254
 MAX_IP_LENGTH = 100

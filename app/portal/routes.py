@@ -14,12 +14,16 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from app import bounces, challenge, delisting, languages, reports, security_log
-from app.addresses import AddressError, parse_address
-from app.clock import utcnow
+from app.abuse import challenge, reports
+from app.core import security_log
+from app.core.clock import utcnow
+from app.delisting import bounces
+from app.delisting import lifecycle as delisting
+from app.delisting.timeline import MAIL_STATES, request_mail, request_timeline
+from app.delisting.tokens import TokenError
 from app.extensions import csrf, db, limiter
-from app.formatting import when
-from app.lookup import look_up
+from app.listing.addresses import AddressError, parse_address
+from app.listing.lookup import look_up
 from app.portal import blank_form, bp
 from app.portal.forms import (
     MAX_IP_LENGTH,
@@ -29,8 +33,8 @@ from app.portal.forms import (
     ReportForm,
     ResendForm,
 )
-from app.timeline import MAIL_STATES, request_mail, request_timeline
-from app.tokens import TokenError
+from app.web import languages
+from app.web.formatting import when
 
 OUTCOME_STATUS = {
     delisting.Outcome.MAIL_RECENTLY_SENT: 429,

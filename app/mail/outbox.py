@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from app import audit, security_log
+from app.core import audit, security_log
 from app.extensions import db
-from app.mail import DeliveryError, SmtpTransport, build_message
+from app.mail.transport import DeliveryError, SmtpTransport, build_message
 from app.models import DelistRequest, OutboxMessage
 
 MAX_BACKOFF_SECONDS = 6 * 3600

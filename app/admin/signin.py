@@ -8,12 +8,13 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import audit, operators
+from app.accounts import operators
 from app.admin import bp
 from app.admin.access import end_session, safe_next, start_session
 from app.admin.dashboard import overview
 from app.admin.forms import LoginForm, LogoutForm, TotpForm
-from app.clock import utcnow
+from app.core import audit
+from app.core.clock import utcnow
 from app.extensions import db, limiter
 from app.models import Operator
 

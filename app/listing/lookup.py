@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import current_app
 
-from app import blocklist
-from app.addresses import IPAddress
+from app.listing import blocklist
+from app.listing.addresses import IPAddress
 from app.models import Listing
 
 

@@ -6,15 +6,15 @@ from flask import render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import reports
-from app.addresses import parse_address
+from app.abuse import reports
 from app.admin import bp
 from app.admin.actions import audited_action
 from app.admin.forms import ActionForm
-from app.admin.paging import newest_in_status
-from app.clock import utcnow
+from app.core.clock import utcnow
+from app.core.paging import newest_in_status
 from app.extensions import db
-from app.lookup import look_up
+from app.listing.addresses import parse_address
+from app.listing.lookup import look_up
 from app.models import REPORT_STATUSES, AbuseReport
 
 

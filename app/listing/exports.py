@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from app import blocklist
+from app.listing import blocklist
+from app.listing.rejection import lookup_url, reject_reply
 from app.models import Listing
-from app.rejection import lookup_url, reject_reply
 
 FORMATS = ("csv", "rbldnsd", "postfix-cidr")
 # RFC 5782 section 5: a DNSBL lists these test addresses (and never 127.0.0.1).

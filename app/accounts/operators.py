@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from app import audit
+from app.core import audit
 from app.extensions import db
 from app.models import OPERATOR_ROLES, Operator
 

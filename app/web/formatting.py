@@ -7,7 +7,7 @@ from flask import request as flask_request
 from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_babel import gettext as _
 
-from app.languages import LANGUAGES, offers_a_choice
+from app.web.languages import LANGUAGES, offers_a_choice
 
 
 def when(value: datetime | None) -> str:

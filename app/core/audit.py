@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask import g, has_app_context
 
-from app import security_log
+from app.core import security_log
 from app.extensions import db
 from app.models import AuditEvent, DelistRequest, Listing
 

@@ -6,12 +6,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import outbox
 from app.admin import bp
 from app.admin.forms import ActionForm
-from app.admin.paging import newest_in_status
-from app.clock import utcnow
+from app.core.clock import utcnow
+from app.core.paging import newest_in_status
 from app.extensions import db
+from app.mail import outbox
 from app.models import OutboxMessage
 
 MAIL_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")

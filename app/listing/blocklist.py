@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app import audit
-from app.addresses import IPAddress, IPNetwork, NetworkKey, containing_keys, network_key
+from app.core import audit
 from app.extensions import db
+from app.listing.addresses import IPAddress, IPNetwork, NetworkKey, containing_keys, network_key
 from app.models import DelistRequest, Listing, ListingPrefix
 
 

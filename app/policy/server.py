@@ -16,9 +16,9 @@ from typing import Any
 
 from flask import Flask
 
-from app import policy_index
-from app.clock import utcnow
-from app.rejection import reject_reply
+from app.core.clock import utcnow
+from app.listing.rejection import reject_reply
+from app.policy import index as policy_index
 
 log = logging.getLogger("delist.policy")
 

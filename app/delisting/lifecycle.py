@@ -16,11 +16,9 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from app import audit, blocklist, outbox, security_log
-from app.addresses import IPAddress, parse_address
-from app.extensions import db
-from app.models import OPEN_REQUEST_STATUSES, DelistRequest, Listing, OutboxMessage
-from app.tokens import (
+from app.core import audit, security_log
+from app.core.urls import public_url
+from app.delisting.tokens import (
     ConfirmToken,
     TokenError,
     hash_nonce,
@@ -28,7 +26,11 @@ from app.tokens import (
     read_confirmation,
     sign_confirmation,
 )
-from app.urls import public_url
+from app.extensions import db
+from app.listing import blocklist
+from app.listing.addresses import IPAddress, parse_address
+from app.mail import outbox
+from app.models import OPEN_REQUEST_STATUSES, DelistRequest, Listing, OutboxMessage
 
 
 class Outcome(StrEnum):

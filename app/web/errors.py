@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from app import security_log
+from app.core import security_log
 from app.extensions import db
 
 MESSAGES = {

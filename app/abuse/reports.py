@@ -6,7 +6,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from app import audit, bounces
+from app.core import audit
+from app.delisting import bounces
 from app.extensions import db
 from app.models import AbuseReport
 

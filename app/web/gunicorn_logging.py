@@ -5,7 +5,7 @@ Used by gunicorn.conf.py (gunicorn reads it from the working directory).
 
 from gunicorn.glogging import Logger
 
-from app.redaction import redact
+from app.core.redaction import redact
 
 
 class RedactingLogger(Logger):

@@ -18,12 +18,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from app import audit, blocklist
-from app.addresses import AddressError, parse_network_key
-from app.clock import utcnow
+from app.core import audit
+from app.core.clock import utcnow
 from app.extensions import db
+from app.listing import blocklist
+from app.listing.addresses import AddressError, parse_network_key
 from app.models import Listing, ListingTotals
-from app.policy_index import REFRESH_OVERLAP
+from app.policy.index import REFRESH_OVERLAP
 
 MAX_REASON = 500
 BATCH = 20_000

@@ -6,10 +6,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from app.addresses import AddressError, containing_keys, parse_address, parse_network
-from app.admin.paging import Page, newest_first
-from app.blocklist import same_network
+from app.core.paging import Page, newest_first
 from app.extensions import db
+from app.listing.addresses import AddressError, containing_keys, parse_address, parse_network
+from app.listing.blocklist import same_network
 from app.models import Listing, ListingPrefix
 
 STATES = ("active", "scheduled", "removed", "all")

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app import blocklist, challenge, delisting, listing_totals, outbox
+from app.abuse import challenge
+from app.delisting import lifecycle as delisting
 from app.extensions import db
+from app.listing import blocklist
+from app.listing import totals as listing_totals
+from app.mail import outbox
 
 
 @dataclass

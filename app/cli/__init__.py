@@ -12,10 +12,12 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from app import blocklist, exports, importer, operators, worker
-from app.addresses import AddressError, parse_address, parse_network
-from app.clock import utcnow
+from app.accounts import operators
+from app.cli import worker
+from app.core.clock import utcnow
 from app.extensions import db
+from app.listing import blocklist, exports, importer
+from app.listing.addresses import AddressError, parse_address, parse_network
 from app.models import OPERATOR_ROLES, Listing, Operator
 
 
@@ -299,7 +301,7 @@ def worker_command(once: bool, interval: int | None) -> None:
 @click.option("--mailbox", default=None, help="Folder for received mail (default DEV_MAILBOX_DIR).")
 def mail_sink_command(listen: str, mailbox: str | None) -> None:
     """Run a local SMTP server that keeps every message (for trying the portal)."""
-    from app.devmail import run_sink
+    from app.mail.devmail import run_sink
 
     host, port = _host_port(listen, "--listen")
     folder = mailbox or current_app.config.get("DEV_MAILBOX_DIR")
@@ -313,7 +315,7 @@ def mail_sink_command(listen: str, mailbox: str | None) -> None:
 @with_appcontext
 def policy_server_command(listen: str) -> None:
     """Answer Postfix policy requests (check_policy_service) from an in-memory index."""
-    from app.policy import PolicyServer
+    from app.policy.server import PolicyServer
 
     host, port = _host_port(listen, "--listen")
     server = PolicyServer(current_app._get_current_object(), host, port)

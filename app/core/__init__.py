@@ -1,0 +1,5 @@
+"""Foundations every layer may use: the clock, actors, domain errors, the audit trail,
+security log lines, redaction, public URLs, database connections and keyset paging.
+
+Imports only app.extensions and app.models; never a domain package or an edge.
+"""
