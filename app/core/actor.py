@@ -1,0 +1,29 @@
+"""Who did something, and from where: the value every service that records a change takes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person or process acting on the list, as the audit trail names it.
+
+    `name` is what the audit trail shows ("sender", "worker", "operator:ana@example.net",
+    "cli:root"); `client_address` is the network address a web request came from, if any.
+    Views build one from the request; services never look at the request themselves.
+    """
+
+    name: str
+    client_address: str | None = None
+
+    @classmethod
+    def sender(cls, client_address: str | None) -> Actor:
+        return cls("sender", client_address)
+
+    @classmethod
+    def operator(cls, email: str, client_address: str | None = None) -> Actor:
+        return cls(f"operator:{email}"[:254], client_address)
+
+
+WORKER = Actor("worker")
