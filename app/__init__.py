@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 
 import config
 from app.core import connections
@@ -34,7 +34,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_security(app)
     register_extensions(app)
     register_blueprints(app)
-    app.before_request(_remember_client_address)
     register_template_helpers(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -104,16 +103,15 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(devmail_bp)
 
 
-def _remember_client_address() -> None:
-    from flask import g
-
-    g.client_address = request.remote_addr  # for the audit trail
-
-
 def register_template_helpers(app: Flask) -> None:
+    from app.delisting.sender_view import SenderStatus
+    from app.models import RequestStatus
     from app.web import formatting
 
     formatting.register(app)
+    # Templates compare states with these, never with string literals.
+    app.add_template_global(RequestStatus, "RequestStatus")
+    app.add_template_global(SenderStatus, "SenderStatus")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import UserMixin
+from sqlalchemy.ext.hybrid import hybrid_method
 
 from app.extensions import db
 
@@ -17,7 +21,7 @@ class UTCDateTime(sa.TypeDecorator):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -25,15 +29,68 @@ class UTCDateTime(sa.TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class RequestStatus(StrEnum):
+    """Where a delist request stands; stored as its value, checked by the database."""
+
+    PENDING = "pending"  # waiting for the sender to press Delist IP
+    NEEDS_REVIEW = "needs_review"  # waiting for an operator
+    SCHEDULED = "scheduled"  # the removal is scheduled (it may be in effect already)
+    DONE = "done"  # the removal took effect and the sender was told
+    EXPIRED = "expired"  # the link was not used in time
+    DENIED = "denied"  # an operator refused
+    CANCELLED = "cancelled"  # an operator kept the listing after all
+
+
+REQUEST_STATUSES = tuple(RequestStatus)
 # Requests in these states hold their IP: at most one such request per IP.
-OPEN_REQUEST_STATUSES = ("pending", "needs_review", "scheduled")
-REQUEST_STATUSES = (*OPEN_REQUEST_STATUSES, "done", "expired", "denied", "cancelled")
+OPEN_REQUEST_STATUSES = frozenset(
+    {RequestStatus.PENDING, RequestStatus.NEEDS_REVIEW, RequestStatus.SCHEDULED}
+)
+# The states whose removal time, once reached, means the address is off the list.
+REMOVING_STATUSES = frozenset({RequestStatus.SCHEDULED, RequestStatus.DONE})
+
+
+def _in_list_sql(column: str, values: frozenset[RequestStatus]) -> sa.TextClause:
+    """`column IN (...)` as literal SQL for partial index definitions, in the enum's order."""
+    listed = ", ".join(f"'{status}'" for status in RequestStatus if status in values)
+    return sa.text(f"{column} IN ({listed})")
+
+
+# The condition of the open-request index, also the conflict target of the insert that
+# opens a request (SQLite matches a partial index by its very text).
+OPEN_REQUEST_WHERE = _in_list_sql("status", OPEN_REQUEST_STATUSES)
+
+
+class _ListingEnd(Protocol):
+    """What decides whether a listing is in force: an ORM object or a plain row alike."""
+
+    removed_at: datetime | None
+    removal_effective_at: datetime | None
+
+
+def listing_ends_at(row: _ListingEnd) -> datetime | None:
+    """When an unfinalised listing stops being in force by itself; None if nothing is planned."""
+    return row.removal_effective_at
+
+
+def before_end(end: Any, t: Any) -> bool:
+    """Is `t` before `end` (None: no end)? Datetimes or epoch seconds, as long as both are one."""
+    return end is None or t < end
+
+
+def listing_in_force(row: _ListingEnd, t: datetime) -> bool:
+    """The rule: a listing blocks at `t` unless finalised, or its end has come.
+
+    `Listing.in_force_at` is this rule for ORM objects and SQL; plain rows (exports)
+    and the policy service's index (via `listing_ends_at` and `before_end`) use it too.
+    """
+    return row.removed_at is None and before_end(listing_ends_at(row), t)
 
 
 class Listing(db.Model):
@@ -84,10 +141,28 @@ class Listing(db.Model):
     def is_range(self) -> bool:
         return self.prefix_len < (32 if self.version == 4 else 128)
 
-    def is_listed_at(self, now: datetime) -> bool:
-        if self.removed_at is not None:
-            return False
-        return self.removal_effective_at is None or self.removal_effective_at > now
+    @hybrid_method
+    def in_force_at(self, t: datetime) -> bool:
+        """Does this listing block mail at `t`? In Python and, on the class, in SQL."""
+        return listing_in_force(self, t)
+
+    @in_force_at.inplace.expression
+    @classmethod
+    def _in_force_at_sql(cls, t: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            cls.removed_at.is_(None),
+            sa.or_(cls.removal_effective_at.is_(None), cls.removal_effective_at > t),
+        )
+
+    @hybrid_method
+    def end_reached_at(self, t: datetime) -> bool:
+        """Not finalised, but no longer in force at `t`: the worker finalises these."""
+        return self.removed_at is None and not listing_in_force(self, t)
+
+    @end_reached_at.inplace.expression
+    @classmethod
+    def _end_reached_at_sql(cls, t: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.removed_at.is_(None), cls.removal_effective_at <= t)
 
     def __repr__(self) -> str:
         return f"<Listing {self.network}>"
@@ -139,7 +214,16 @@ class DelistRequest(db.Model):
     email: so.Mapped[str] = so.mapped_column(sa.String(254))
     ip: so.Mapped[str] = so.mapped_column(sa.String(39))
     listing_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("listing.id"))
-    status: so.Mapped[str] = so.mapped_column(sa.String(20))
+    status: so.Mapped[RequestStatus] = so.mapped_column(
+        sa.Enum(
+            RequestStatus,
+            name="status",
+            native_enum=False,
+            create_constraint=True,
+            length=20,
+            values_callable=lambda statuses: [status.value for status in statuses],
+        )
+    )
     locale: so.Mapped[str] = so.mapped_column(sa.String(10), default="en")
     client_address: so.Mapped[str | None] = so.mapped_column(sa.String(45))
     # SHA-256 of the current link's nonce; the nonce itself is only in the mail.
@@ -158,11 +242,46 @@ class DelistRequest(db.Model):
             "uq_delist_request_open_ip",
             "ip",
             unique=True,
-            sqlite_where=sa.text("status IN ('pending', 'needs_review', 'scheduled')"),
-            postgresql_where=sa.text("status IN ('pending', 'needs_review', 'scheduled')"),
+            sqlite_where=OPEN_REQUEST_WHERE,
+            postgresql_where=OPEN_REQUEST_WHERE,
         ),
         sa.Index("ix_delist_request_status_expires", "status", "expires_at"),
     )
+
+    @property
+    def address(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        """The IP address to delist (stored normalised when the request was made)."""
+        return ipaddress.ip_address(self.ip)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_REQUEST_STATUSES
+
+    @hybrid_method
+    def link_expired_at(self, t: datetime) -> bool:
+        """A pending request whose link no longer works at `t` (expired, closed or not)."""
+        return self.status == RequestStatus.PENDING and (
+            self.expires_at is None or self.expires_at <= t
+        )
+
+    @link_expired_at.inplace.expression
+    @classmethod
+    def _link_expired_at_sql(cls, t: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.status == RequestStatus.PENDING, cls.expires_at <= t)
+
+    @hybrid_method
+    def removal_in_effect_at(self, t: datetime) -> bool:
+        """Has this request's removal taken effect by `t` (whether or not the worker closed it)?"""
+        return (
+            self.status in REMOVING_STATUSES
+            and self.removal_effective_at is not None
+            and self.removal_effective_at <= t
+        )
+
+    @removal_in_effect_at.inplace.expression
+    @classmethod
+    def _removal_in_effect_at_sql(cls, t: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.status.in_(REMOVING_STATUSES), cls.removal_effective_at <= t)
 
     def __repr__(self) -> str:
         return f"<DelistRequest {self.public_id} {self.ip} {self.status}>"
@@ -190,13 +309,18 @@ class OutboxMessage(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
-    request: so.Mapped[DelistRequest | None] = so.relationship()
+    delist_request: so.Mapped[DelistRequest | None] = so.relationship()
 
     __table_args__ = (
         sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),
         sa.Index("ix_outbox_message_recipient_created", "recipient", "created_at"),
         sa.Index("ix_outbox_message_request", "request_id"),
     )
+
+    @property
+    def may_be_resent(self) -> bool:
+        """A failed message may be tried again; a delivered one copied, unless it held a link."""
+        return self.status == "failed" or (self.status == "sent" and self.kind != "confirmation")
 
 
 class AuditEvent(db.Model):

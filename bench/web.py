@@ -39,7 +39,8 @@ import lookup as helpers
 from flask_migrate import upgrade
 
 from app import create_app
-from app.delisting import lifecycle as delisting
+from app.core.actor import Actor
+from app.delisting import submission
 from app.extensions import db
 from app.listing.addresses import parse_address
 from app.models import DelistRequest, OutboxMessage
@@ -96,10 +97,10 @@ def prepare(database_url: str, per_thread: int) -> str:
         for thread in range(THREADS):
             addresses += helpers.sequential_addresses(per_thread, thread)
         helpers.insert_networks([ip_network(address) for address in addresses])
-        delisting.submit(
+        submission.submit(
             "link@example.com",
             parse_address("203.0.113.7"),
-            client_address=None,
+            actor=Actor.sender(None),
             locale="en",
             now=datetime.now(UTC),
         )

@@ -35,7 +35,8 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.cli import worker
-from app.delisting import lifecycle as delisting
+from app.core.actor import Actor
+from app.delisting import jobs, submission
 from app.extensions import db
 from app.listing import blocklist
 from app.mail.transport import build_message
@@ -74,10 +75,12 @@ def bench_mail(app, sink: CountingSink, mails: int) -> dict:
     with app.app_context():
         ips = helpers.sequential_addresses(mails, 1)
         for ip in ips:
-            blocklist.add_listing(ip_network(ip), "benchmark", actor="bench", now=now)
+            blocklist.add_listing(ip_network(ip), "benchmark", actor=Actor("bench"), now=now)
         db.session.commit()
         for n, ip in enumerate(ips):
-            delisting.submit(f"m{n}@example.com", ip, client_address=None, locale="en", now=now)
+            submission.submit(
+                f"m{n}@example.com", ip, actor=Actor.sender(None), locale="en", now=now
+            )
         db.session.commit()
         built = [
             build_message(message, app.config["MAIL_DEFAULT_SENDER"])
@@ -106,7 +109,9 @@ def bench_removals(app, removals: int) -> dict:
     with app.app_context():
         ips = helpers.sequential_addresses(removals, 2)
         for n, ip in enumerate(ips):
-            listing = blocklist.add_listing(ip_network(ip), "benchmark", actor="bench", now=now)
+            listing = blocklist.add_listing(
+                ip_network(ip), "benchmark", actor=Actor("bench"), now=now
+            )
             request = DelistRequest(
                 public_id=f"bench-{n:08d}",
                 email=f"r{n}@example.com",
@@ -121,7 +126,7 @@ def bench_removals(app, removals: int) -> dict:
             db.session.add(request)
             db.session.flush()
             blocklist.schedule_removal(
-                listing.listing, due, request=request, actor="sender", now=now
+                listing.listing, due, request=request, actor=Actor("sender"), now=now
             )
             request.removal_effective_at = due
         db.session.commit()
@@ -130,7 +135,7 @@ def bench_removals(app, removals: int) -> dict:
         finalised = blocklist.finalise_due_removals(later, limit=None)
         closed = 0
         while True:
-            done = delisting.finish_due_requests(later)
+            done = jobs.finish_due_requests(later)
             closed += done
             if not done:
                 break

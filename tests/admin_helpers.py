@@ -1,6 +1,7 @@
 """Signing in as an operator, for the admin page tests."""
 
 from app.accounts import operators
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.extensions import db
 from tests.conftest import csrf_token
@@ -13,7 +14,7 @@ def signed_in(app, role="admin", email=None):
     email = email or f"{role}@example.net"
     with app.app_context():
         if operators.find(email) is None:
-            operators.create(email, PASSWORD, role, actor="test", now=utcnow())
+            operators.create(email, PASSWORD, role, actor=Actor("test"), now=utcnow())
             db.session.commit()
     client = app.test_client()
     page = client.get("/admin/login")

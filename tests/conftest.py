@@ -20,6 +20,7 @@ from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 
 from app import create_app
+from app.core.actor import Actor
 from app.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -46,7 +47,7 @@ def add_listings(app, *networks: str, reason: str = "Spam") -> None:
 
     with app.app_context():
         for text in networks:
-            blocklist.add_listing(parse_network(text), reason, actor="test", now=T0)
+            blocklist.add_listing(parse_network(text), reason, actor=Actor("test"), now=T0)
         db.session.commit()
 
 

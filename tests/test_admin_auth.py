@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from app.accounts import operators
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.extensions import db
 from app.models import AuditEvent, Operator
@@ -21,10 +22,10 @@ PASSWORD = "correct-horse-battery"
 def make_operator(app):
     def make(email="admin@example.net", role="admin", totp=False, password=PASSWORD):
         with app.app_context():
-            operator = operators.create(email, password, role, actor="test", now=utcnow())
+            operator = operators.create(email, password, role, actor=Actor("test"), now=utcnow())
             secret = None
             if totp:
-                operators.enable_totp(operator, actor="test", now=utcnow())
+                operators.enable_totp(operator, actor=Actor("test"), now=utcnow())
                 secret = operator.totp_secret
             db.session.commit()
             return secret
@@ -129,7 +130,7 @@ def test_disabled_operator_cannot_sign_in_and_loses_the_session(app, client, mak
     make_operator()
     sign_in(client)
     with app.app_context():
-        operators.disable(operators.get("admin@example.net"), actor="t", now=utcnow())
+        operators.disable(operators.get("admin@example.net"), actor=Actor("t"), now=utcnow())
         db.session.commit()
     assert client.get("/admin/").status_code == 302
     assert sign_in(client).status_code == 401
@@ -249,7 +250,7 @@ def records(app):
         from app.models import DelistRequest
 
         listing = blocklist.add_listing(
-            parse_network("203.0.113.7"), "spam", actor="t", now=utcnow()
+            parse_network("203.0.113.7"), "spam", actor=Actor("t"), now=utcnow()
         ).listing
         db.session.add(
             DelistRequest(
@@ -268,7 +269,7 @@ def records(app):
             "r@example.org",
             "Received: from x [198.51.100.9]",
             None,
-            client_address=None,
+            actor=Actor.public(None),
             locale="en",
             now=utcnow(),
         )

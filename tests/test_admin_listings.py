@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.extensions import db
 from app.listing import blocklist
@@ -17,7 +18,9 @@ from tests.conftest import T0, page_text
 
 def add(app, text, reason="spam", now=T0):
     with app.app_context():
-        listing = blocklist.add_listing(parse_network(text), reason, actor="t", now=now).listing
+        listing = blocklist.add_listing(
+            parse_network(text), reason, actor=Actor("t"), now=now
+        ).listing
         db.session.commit()
         return listing.id
 
@@ -71,7 +74,7 @@ def test_state_filters(app, admin, time_machine):
     scheduled = add(app, "192.0.2.2")
     add(app, "192.0.2.3")
     with app.app_context():
-        blocklist.remove_listing(parse_network("192.0.2.3"), actor="t", now=T0)
+        blocklist.remove_listing(parse_network("192.0.2.3"), actor=Actor("t"), now=T0)
         listing = db.session.get(Listing, scheduled)
         listing.removal_effective_at = T0 + timedelta(hours=1)
         db.session.commit()
@@ -89,7 +92,10 @@ def test_keyset_pages_list_every_listing_once_newest_first(app, admin):
     with app.app_context():
         for i in range(120):
             blocklist.add_listing(
-                parse_network(f"198.51.100.{i}"), "spam", actor="t", now=T0 + timedelta(seconds=i)
+                parse_network(f"198.51.100.{i}"),
+                "spam",
+                actor=Actor("t"),
+                now=T0 + timedelta(seconds=i),
             )
         db.session.commit()
     seen, url = [], "/admin/listings"
@@ -163,7 +169,7 @@ def test_remove_now_cancel_and_list_again_are_audited_with_who_and_why(app, admi
         db.session.flush()
         listing = db.session.get(Listing, listing_id)
         blocklist.schedule_removal(
-            listing, T0 + timedelta(hours=1), request=request, actor="sender", now=T0
+            listing, T0 + timedelta(hours=1), delist_request=request, actor=Actor("sender"), now=T0
         )
         db.session.commit()
     page = f"/admin/listings/{listing_id}"

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.cli import worker
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.extensions import db
 from app.listing import blocklist
@@ -26,7 +27,7 @@ def admin(app):
 def review_request(app, client):
     """A sender asks to delist an address listed through a range: it waits for review."""
     with app.app_context():
-        blocklist.add_listing(parse_network("192.0.2.0/24"), "Botnet", actor="t", now=T0)
+        blocklist.add_listing(parse_network("192.0.2.0/24"), "Botnet", actor=Actor("t"), now=T0)
         db.session.commit()
     submit_form(client, "sender@example.org", "192.0.2.55")
     with app.app_context():
@@ -86,7 +87,7 @@ def db_events(app, action):
 
 def test_failed_mail_can_be_sent_again(app, admin, client, smtp_sink):
     with app.app_context():
-        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor="t", now=T0)
+        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor=Actor("t"), now=T0)
         db.session.commit()
     submit_form(client, "sender@example.org", "203.0.113.7")
     with app.app_context():
@@ -105,9 +106,11 @@ def test_failed_mail_can_be_sent_again(app, admin, client, smtp_sink):
 def test_audit_log_filters_and_exports_csv(app, admin):
     with app.app_context():
         blocklist.add_listing(
-            parse_network("203.0.113.7"), 'Spam, "quoted"', actor="cli:root", now=T0
+            parse_network("203.0.113.7"), 'Spam, "quoted"', actor=Actor("cli:root"), now=T0
         )
-        blocklist.add_listing(parse_network("198.51.100.7"), "Other", actor="operator:x", now=T0)
+        blocklist.add_listing(
+            parse_network("198.51.100.7"), "Other", actor=Actor("operator:x"), now=T0
+        )
         db.session.commit()
     text = page_text(admin.get("/admin/audit?actor=cli:"))
     assert "cli:root" in text and "operator:x" not in text
@@ -187,7 +190,7 @@ def test_every_decision_and_import_leaves_an_audit_row_with_who_and_where(
 
 def test_a_pending_request_can_get_a_new_link_from_an_operator(app, admin, client):
     with app.app_context():
-        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor="t", now=T0)
+        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor=Actor("t"), now=T0)
         db.session.commit()
     submit_form(client, "sender@example.org", "203.0.113.7")
     with app.app_context():

@@ -6,6 +6,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
+from app.core.actor import Actor
 from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
@@ -15,8 +16,8 @@ from tests.conftest import T0, page_text
 @pytest.fixture
 def listed(app):
     with app.app_context():
-        blocklist.add_listing(parse_network("203.0.113.7"), "Spam traps", actor="t", now=T0)
-        blocklist.add_listing(parse_network("192.0.2.0/24"), "Botnet", actor="t", now=T0)
+        blocklist.add_listing(parse_network("203.0.113.7"), "Spam traps", actor=Actor("t"), now=T0)
+        blocklist.add_listing(parse_network("192.0.2.0/24"), "Botnet", actor=Actor("t"), now=T0)
         db.session.commit()
 
 

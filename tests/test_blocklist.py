@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
+from app.core.actor import Actor
 from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
@@ -22,7 +23,7 @@ def ip(text):
 
 
 def add(text, reason="spam", now=T0):
-    return blocklist.add_listing(parse_network(text), reason, actor="test", now=now).listing
+    return blocklist.add_listing(parse_network(text), reason, actor=Actor("test"), now=now).listing
 
 
 @pytest.mark.usefixtures("ctx")
@@ -62,7 +63,7 @@ class TestLookup:
         networks = [parse_network(line) for line in lines if line]
         assert len(networks) == 683
         for network in networks:
-            blocklist.add_listing(network, "Spamhaus DROP", actor="test", now=T0)
+            blocklist.add_listing(network, "Spamhaus DROP", actor=Actor("test"), now=T0)
         assert blocklist.find_listing(ip("1.4.0.1"), T0).network == "1.4.0.0/17"
         assert blocklist.find_listing(ip("1.4.127.255"), T0).network == "1.4.0.0/17"
         assert not blocklist.is_listed_now(ip("1.3.255.255"), T0)
@@ -75,7 +76,7 @@ class TestRemoval:
         listing = add("203.0.113.7")
         request = _scheduled_request(listing)
         effective = blocklist.schedule_removal(
-            listing, T0 + timedelta(hours=1), request=request, actor="test", now=T0
+            listing, T0 + timedelta(hours=1), delist_request=request, actor=Actor("test"), now=T0
         )
         db.session.commit()
         assert effective == T0 + timedelta(hours=1)
@@ -86,10 +87,10 @@ class TestRemoval:
         listing = add("203.0.113.7")
         request = _scheduled_request(listing)
         blocklist.schedule_removal(
-            listing, T0 + timedelta(hours=1), request=request, actor="a", now=T0
+            listing, T0 + timedelta(hours=1), delist_request=request, actor=Actor("a"), now=T0
         )
         later = blocklist.schedule_removal(
-            listing, T0 + timedelta(hours=5), request=request, actor="b", now=T0
+            listing, T0 + timedelta(hours=5), delist_request=request, actor=Actor("b"), now=T0
         )
         assert later == T0 + timedelta(hours=1)
 
@@ -97,7 +98,7 @@ class TestRemoval:
         listing = add("203.0.113.7")
         request = _scheduled_request(listing)
         blocklist.schedule_removal(
-            listing, T0 + timedelta(hours=1), request=request, actor="sender", now=T0
+            listing, T0 + timedelta(hours=1), delist_request=request, actor=Actor("sender"), now=T0
         )
         assert blocklist.finalise_due_removals(T0 + timedelta(minutes=30)) == 0
         assert blocklist.finalise_due_removals(T0 + timedelta(hours=2)) == 1
@@ -109,7 +110,7 @@ class TestRemoval:
 
     def test_listing_again_after_removal_creates_a_new_row(self):
         first = add("203.0.113.7")
-        blocklist.remove_listing(parse_network("203.0.113.7"), actor="op", now=T0)
+        blocklist.remove_listing(parse_network("203.0.113.7"), actor=Actor("op"), now=T0)
         second = add("203.0.113.7", now=T0 + timedelta(days=1))
         db.session.commit()
         assert first.id != second.id
@@ -120,10 +121,10 @@ class TestRemoval:
     def test_listing_again_while_a_due_removal_is_unfinalised(self):
         listing = add("203.0.113.7")
         blocklist.schedule_removal(
-            listing, T0, request=_scheduled_request(listing), actor="sender", now=T0
+            listing, T0, delist_request=_scheduled_request(listing), actor=Actor("sender"), now=T0
         )
         result = blocklist.add_listing(
-            parse_network("203.0.113.7"), "again", actor="op", now=T0 + timedelta(minutes=1)
+            parse_network("203.0.113.7"), "again", actor=Actor("op"), now=T0 + timedelta(minutes=1)
         )
         db.session.commit()
         assert result.created
@@ -133,13 +134,13 @@ class TestRemoval:
 
     def test_adding_an_active_network_again_changes_nothing(self):
         first = add("192.0.2.0/24")
-        result = blocklist.add_listing(parse_network("192.0.2.0/24"), "x", actor="t", now=T0)
+        result = blocklist.add_listing(parse_network("192.0.2.0/24"), "x", actor=Actor("t"), now=T0)
         assert not result.created
         assert result.listing.id == first.id
 
     def test_every_change_is_audited(self):
         add("203.0.113.7")
-        blocklist.remove_listing(parse_network("203.0.113.7"), actor="op", now=T0)
+        blocklist.remove_listing(parse_network("203.0.113.7"), actor=Actor("op"), now=T0)
         db.session.commit()
         actions = db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
         assert actions == ["listing.added", "listing.removed"]

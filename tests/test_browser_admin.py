@@ -2,8 +2,9 @@
 
 from app.abuse import reports
 from app.accounts import operators
+from app.core.actor import Actor
 from app.core.clock import utcnow
-from app.delisting import lifecycle as delisting
+from app.delisting import submission
 from app.extensions import db
 from app.listing.addresses import parse_address
 from tests.admin_helpers import PASSWORD
@@ -14,11 +15,11 @@ def test_an_operator_works_through_the_main_pages(browser, database_url):
     with portal_with_mail(database_url, "203.0.113.7", "192.0.2.0/24") as (app, url, _):
         with app.app_context():
             now = utcnow()
-            operators.create("op@example.net", PASSWORD, "admin", actor="test", now=now)
-            delisting.submit(
+            operators.create("op@example.net", PASSWORD, "admin", actor=Actor("test"), now=now)
+            submission.submit(
                 "sender@example.com",
                 parse_address("192.0.2.55"),
-                client_address="198.51.100.1",
+                actor=Actor.sender("198.51.100.1"),
                 locale="ja",
                 now=now,
             )
@@ -26,7 +27,7 @@ def test_an_operator_works_through_the_main_pages(browser, database_url):
                 "reader@example.com",
                 "Received: from spam-host (unknown [198.51.100.66])\n\tby mx.example.org",
                 "Every morning",
-                client_address="198.51.100.2",
+                actor=Actor.public("198.51.100.2"),
                 locale="en",
                 now=now,
             )

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 
+from app.core.actor import Actor
 from app.delisting.tokens import CONFIRM_SALT
 from app.extensions import db
 from app.listing import blocklist
@@ -27,7 +28,7 @@ def link(app, client):
     """Submit a request for a listed IP and return the link from its queued mail."""
     with app.app_context():
         blocklist.add_listing(
-            parse_network("203.0.113.7"), "Sent spam to our users", actor="test", now=T0
+            parse_network("203.0.113.7"), "Sent spam to our users", actor=Actor("test"), now=T0
         )
         db.session.commit()
     submit_form(client, "sender@example.com", "203.0.113.7")
@@ -162,7 +163,7 @@ def test_expired_link_is_refused_and_changes_nothing(app, client, link, time_mac
 def test_token_for_another_request_is_refused(app, client, link):
     token = path(link).removeprefix("/confirm/")
     with app.app_context():
-        blocklist.add_listing(parse_network("198.51.100.7"), "x", actor="t", now=T0)
+        blocklist.add_listing(parse_network("198.51.100.7"), "x", actor=Actor("t"), now=T0)
         db.session.commit()
         serializer = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt=CONFIRM_SALT)
         request_id, nonce = serializer.loads(token)
@@ -215,7 +216,7 @@ def test_two_concurrent_presses_schedule_exactly_once(app, link):
 def test_confirming_after_an_operator_removed_the_listing_closes_the_request(app, client, link):
     page = client.get(path(link))
     with app.app_context():
-        blocklist.remove_listing(parse_network("203.0.113.7"), actor="op", now=T0)
+        blocklist.remove_listing(parse_network("203.0.113.7"), actor=Actor("op"), now=T0)
         db.session.commit()
     response = client.post(path(link), data={"csrf_token": csrf_token(page.text)})
     assert response.status_code == 303

@@ -6,11 +6,12 @@ import pytest
 import sqlalchemy as sa
 
 from app.admin import dashboard
+from app.core.actor import Actor
+from app.core.clock import utcnow
 from app.extensions import db
 from app.listing import blocklist, importer
 from app.listing import totals as listing_totals
 from app.listing.addresses import parse_network
-from app.listing.blocklist import active_at
 from app.models import DelistRequest, Listing, ListingTotals, ListingTotalsChange
 from tests.admin_helpers import signed_in
 from tests.conftest import T0, add_listings
@@ -22,7 +23,7 @@ def counted(app, now=T0) -> tuple[int, int]:
     """(the dashboard's figure, a full count of the listings in force)."""
     with app.app_context():
         full = db.session.scalar(
-            sa.select(sa.func.count()).select_from(Listing).where(active_at(now))
+            sa.select(sa.func.count()).select_from(Listing).where(Listing.in_force_at(now))
         )
         return dashboard.active_listings(now), full
 
@@ -46,14 +47,14 @@ def test_the_count_follows_every_kind_of_write(app):
         db.session.add(request)
         db.session.flush()
         blocklist.schedule_removal(
-            listing, T0 + timedelta(hours=1), request=request, actor="t", now=T0
+            listing, T0 + timedelta(hours=1), delist_request=request, actor=Actor("t"), now=T0
         )
         db.session.commit()
     assert counted(app) == (3, 3)
     assert counted(app, LATER) == (2, 2)  # in effect, not finalised yet
 
     with app.app_context():  # an operator removes one, the worker finalises the other
-        blocklist.remove_listing(parse_network("203.0.113.8"), actor="t", now=LATER)
+        blocklist.remove_listing(parse_network("203.0.113.8"), actor=Actor("t"), now=LATER)
         blocklist.finalise_due_removals(LATER)
         db.session.commit()
     assert counted(app, LATER) == (1, 1)
@@ -61,7 +62,7 @@ def test_the_count_follows_every_kind_of_write(app):
     with app.app_context():  # a bulk import (COPY on PostgreSQL), one line already listed
         lines = ["198.51.100.0/24", *(f"192.0.2.{n}" for n in range(1, 101))]
         report = importer.import_listings(
-            importer.read_entries(lines), reason="Spam", actor="t", now=LATER
+            importer.read_entries(lines), reason="Spam", actor=Actor("t"), now=LATER, clock=utcnow
         )
         db.session.commit()
         assert (report.added, report.already_listed) == (100, 1)
@@ -76,7 +77,7 @@ def test_the_count_follows_every_kind_of_write(app):
 def test_a_rolled_back_write_leaves_the_count_alone(app):
     add_listings(app, "203.0.113.7")
     with app.app_context():
-        blocklist.add_listing(parse_network("203.0.113.9"), "Spam", actor="t", now=T0)
+        blocklist.add_listing(parse_network("203.0.113.9"), "Spam", actor=Actor("t"), now=T0)
         db.session.flush()
         db.session.rollback()
     assert counted(app) == (1, 1)
@@ -148,7 +149,11 @@ def test_a_sqlite_import_sets_the_row_trigger_aside_only_inside_its_transaction(
         assert db.session.scalar(sa.select(ListingTotals.unfinalised)) == 0
 
         importer.import_listings(
-            importer.read_entries(["192.0.2.1", "192.0.2.2"]), reason="Spam", actor="t", now=T0
+            importer.read_entries(["192.0.2.1", "192.0.2.2"]),
+            reason="Spam",
+            actor=Actor("t"),
+            now=T0,
+            clock=utcnow,
         )
         db.session.commit()
         assert trigger_sql() == before

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.core.actor import Actor
 from app.extensions import db
 from app.listing import blocklist, exports
 from app.listing.addresses import parse_network
@@ -15,10 +16,12 @@ from tests.conftest import T0
 @pytest.fixture
 def listed(ctx):
     for text in ("203.0.113.7", "192.0.2.0/24", "2001:db8::7", "2001:db8:1::/48"):
-        blocklist.add_listing(parse_network(text), f"reason {text}", actor="t", now=T0)
-    gone = blocklist.add_listing(parse_network("198.51.100.9"), "gone", actor="t", now=T0)
-    blocklist.remove_listing(parse_network("198.51.100.9"), actor="t", now=T0)
-    due = blocklist.add_listing(parse_network("198.51.100.10"), "due", actor="t", now=T0).listing
+        blocklist.add_listing(parse_network(text), f"reason {text}", actor=Actor("t"), now=T0)
+    gone = blocklist.add_listing(parse_network("198.51.100.9"), "gone", actor=Actor("t"), now=T0)
+    blocklist.remove_listing(parse_network("198.51.100.9"), actor=Actor("t"), now=T0)
+    due = blocklist.add_listing(
+        parse_network("198.51.100.10"), "due", actor=Actor("t"), now=T0
+    ).listing
     due.removal_effective_at = T0  # removal in force, not finalised yet
     db.session.commit()
     return gone

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.extensions import db
 from app.listing import blocklist
@@ -22,7 +23,9 @@ def listed_now(app) -> bool:
 
 def test_submit_mail_link_delist_then_removal_after_the_delay(app, client, smtp_sink, time_machine):
     with app.app_context():
-        blocklist.add_listing(parse_network("203.0.113.7"), "Spam trap hits", actor="op", now=T0)
+        blocklist.add_listing(
+            parse_network("203.0.113.7"), "Spam trap hits", actor=Actor("op"), now=T0
+        )
         db.session.commit()
     assert listed_now(app)
 
@@ -81,7 +84,9 @@ def test_submit_mail_link_delist_then_removal_after_the_delay(app, client, smtp_
     # Listed again later for new abuse: the history stays and the new listing bites.
     time_machine.move_to(T0 + timedelta(days=3))
     with app.app_context():
-        blocklist.add_listing(parse_network("203.0.113.7"), "Spam again", actor="op", now=utcnow())
+        blocklist.add_listing(
+            parse_network("203.0.113.7"), "Spam again", actor=Actor("op"), now=utcnow()
+        )
         db.session.commit()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Listing)) == 2
     assert listed_now(app)
@@ -89,7 +94,7 @@ def test_submit_mail_link_delist_then_removal_after_the_delay(app, client, smtp_
 
 def test_worker_expires_unconfirmed_requests(app, client, smtp_sink, time_machine):
     with app.app_context():
-        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor="op", now=T0)
+        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor=Actor("op"), now=T0)
         db.session.commit()
     submitted = submit_form(client, "postmaster@example.com", "203.0.113.7")
     status_url = submitted.text.split('href="/requests/', 1)[1].split('"', 1)[0]
@@ -110,7 +115,7 @@ def test_status_page_of_an_unknown_request_is_404(client):
 def test_zero_delay_removes_at_once(app, client, smtp_sink):
     app.config["DELIST_DELAY_SECONDS"] = 0
     with app.app_context():
-        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor="op", now=T0)
+        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor=Actor("op"), now=T0)
         db.session.commit()
     submit_form(client, "postmaster@example.com", "203.0.113.7")
     run_worker(app)
@@ -128,7 +133,7 @@ def test_the_sender_can_ask_for_a_new_link_from_the_status_page(
     from tests.conftest import csrf_token
 
     with app.app_context():
-        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor="op", now=T0)
+        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor=Actor("op"), now=T0)
         db.session.commit()
     submitted = submit_form(client, "postmaster@example.com", "203.0.113.7")
     status_url = "/requests/" + submitted.text.split('href="/requests/', 1)[1].split('"', 1)[0]

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.core.actor import Actor
 from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
@@ -31,8 +32,8 @@ typed = st.one_of(
 @pytest.fixture
 def listed(app):
     with app.app_context():
-        blocklist.add_listing(parse_network("203.0.113.7"), "spam", actor="t", now=T0)
-        blocklist.add_listing(parse_network("192.0.2.0/24"), "botnet", actor="t", now=T0)
+        blocklist.add_listing(parse_network("203.0.113.7"), "spam", actor=Actor("t"), now=T0)
+        blocklist.add_listing(parse_network("192.0.2.0/24"), "botnet", actor=Actor("t"), now=T0)
         db.session.commit()
 
 

@@ -3,6 +3,8 @@
 import pytest
 import sqlalchemy as sa
 
+from app.core.actor import Actor
+from app.core.clock import utcnow
 from app.extensions import db
 from app.listing import blocklist, importer
 from app.listing.addresses import parse_network
@@ -13,7 +15,9 @@ DROP = "tests/data/spamhaus-drop-2015.netset"
 
 
 def run(lines, reason="spam"):
-    return importer.import_listings(importer.read_entries(lines), reason=reason, actor="t", now=T0)
+    return importer.import_listings(
+        importer.read_entries(lines), reason=reason, actor=Actor("t"), now=T0, clock=utcnow
+    )
 
 
 def count(source=None):
@@ -24,7 +28,7 @@ def count(source=None):
 
 
 def test_plain_list_with_comments_bad_and_duplicate_lines(ctx):
-    blocklist.add_listing(parse_network("192.0.2.1"), "manual", actor="t", now=T0)
+    blocklist.add_listing(parse_network("192.0.2.1"), "manual", actor=Actor("t"), now=T0)
     report = run(
         [
             "# a comment\n",
@@ -54,7 +58,9 @@ def test_csv_with_reasons_per_row(ctx):
     )
     db.session.commit()
     assert report.added == 1
-    assert report.rejected == [(3, "198.51.100.7", "no reason (give one for the whole file)")]
+    assert report.rejected == [
+        (3, "198.51.100.7", "a reason is required (give one for the whole file)")
+    ]
     listing = db.session.scalar(sa.select(Listing))
     assert (listing.reason, listing.notes) == ("Spam trap", "seen twice")
 

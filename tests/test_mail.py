@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.extensions import db
 from app.listing import blocklist
@@ -17,7 +18,7 @@ from tests.conftest import CONFIRM_LINK_RE, T0, add_listings, run_worker, submit
 @pytest.fixture
 def listed(app):
     with app.app_context():
-        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor="test", now=T0)
+        blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor=Actor("test"), now=T0)
         db.session.commit()
 
 

@@ -11,6 +11,7 @@ import dns.reversename
 import pytest
 
 from app.cli import worker
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.extensions import db
 from app.listing import blocklist, exports
@@ -42,7 +43,7 @@ def postfix(policy_server):
 
 def list_address(app, text):
     with app.app_context():
-        blocklist.add_listing(parse_network(text), "Spam trap hits", actor="t", now=T0)
+        blocklist.add_listing(parse_network(text), "Spam trap hits", actor=Actor("t"), now=T0)
         db.session.commit()
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.core.actor import Actor
 from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
@@ -76,7 +77,7 @@ class TestListIndex:
 
 
 def add(text, now=T0):
-    result = blocklist.add_listing(parse_network(text), "spam", actor="t", now=now)
+    result = blocklist.add_listing(parse_network(text), "spam", actor=Actor("t"), now=now)
     db.session.commit()
     return result.listing
 
@@ -89,7 +90,7 @@ def test_index_follows_the_database_incrementally(ctx, time_machine):
 
     later = T0 + timedelta(seconds=10)
     add("198.51.100.0/24", now=later)
-    blocklist.remove_listing(parse_network("203.0.113.7"), actor="t", now=later)
+    blocklist.remove_listing(parse_network("203.0.113.7"), actor=Actor("t"), now=later)
     db.session.commit()
     assert policy_index.refresh(snapshot, later) == 2
     assert index.lookup(ipaddress.ip_address("198.51.100.50"), later.timestamp()) is not None
@@ -203,7 +204,7 @@ def test_changes_reach_the_server_within_a_refresh(app, server, time_machine):
     time_machine.move_to(later, tick=False)
     with app.app_context():
         add("198.51.100.9", now=later)
-        blocklist.remove_listing(parse_network("203.0.113.7"), actor="t", now=later)
+        blocklist.remove_listing(parse_network("203.0.113.7"), actor=Actor("t"), now=later)
         db.session.commit()
     server.refresh_once()
     with connect(server) as sock:

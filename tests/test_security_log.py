@@ -4,6 +4,7 @@ import logging
 
 import pytest
 
+from app.core.actor import Actor
 from app.core.security_log import mask_email
 from app.extensions import db
 from app.listing import blocklist
@@ -29,7 +30,7 @@ def test_masking_keeps_the_domain_only():
 
 def test_submission_mail_and_tokens_are_logged(app, client, security_lines):
     with app.app_context():
-        blocklist.add_listing(parse_network("203.0.113.7"), "spam", actor="t", now=T0)
+        blocklist.add_listing(parse_network("203.0.113.7"), "spam", actor=Actor("t"), now=T0)
         db.session.commit()
     submit_form(client, "postmaster@example.org", "203.0.113.7")
     client.get("/confirm/forged-token")

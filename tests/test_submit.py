@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.core.actor import Actor
 from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
@@ -18,7 +19,7 @@ def listed(app):
     """The demo listings: three single addresses and one range."""
     with app.app_context():
         for text in ("203.0.113.7", "198.51.100.7", "2001:db8::7", "192.0.2.0/24"):
-            blocklist.add_listing(parse_network(text), "Spam reports", actor="test", now=T0)
+            blocklist.add_listing(parse_network(text), "Spam reports", actor=Actor("test"), now=T0)
         db.session.commit()
 
 

@@ -7,6 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from app.core import audit
+from app.core.actor import Actor
+from app.core.errors import NotAllowed
 from app.delisting import bounces
 from app.extensions import db
 from app.models import AbuseReport
@@ -19,7 +21,7 @@ def submit(
     headers: str,
     note: str | None,
     *,
-    client_address: str | None,
+    actor: Actor,
     locale: str,
     now: datetime,
 ) -> AbuseReport:
@@ -30,23 +32,23 @@ def submit(
         note=note or None,
         addresses=",".join(bounces.addresses_in(headers, limit=MAX_ADDRESSES)),
         locale=locale,
-        client_address=client_address,
+        client_address=actor.client_address,
         status="open",
         created_at=now,
     )
     db.session.add(report)
     db.session.flush()
-    audit.record("report.received", actor="public", now=now, detail=f"report {report.id}")
+    audit.record("report.received", actor=actor, now=now, detail=f"report {report.id}")
     return report
 
 
-def close(report: AbuseReport, *, actor: str, why: str, now: datetime) -> None:
+def close(report: AbuseReport, *, actor: Actor, why: str, now: datetime) -> None:
     """An operator has dealt with the report; `why` says what was done."""
     if report.status != "open":
-        raise ValueError("this report is already closed")
+        raise NotAllowed("this report is already closed")
     report.status = "closed"
     report.closed_at = now
-    report.closed_by = actor
+    report.closed_by = actor.name
     report.outcome = why
     audit.record("report.closed", actor=actor, now=now, detail=f"report {report.id}: {why}")
 

@@ -1,4 +1,4 @@
-"""Operator accounts: passwords (argon2id), roles, second factor (TOTP)."""
+"""Operator accounts: passwords (argon2id), roles, second factor (TOTP), sign-in records."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from app.core import audit
+from app.core.actor import Actor
+from app.core.errors import Invalid
 from app.extensions import db
 from app.models import OPERATOR_ROLES, Operator
 
@@ -26,7 +28,7 @@ hasher = PasswordHasher()  # argon2id with the library's current recommended par
 _DUMMY_HASH = hasher.hash(secrets.token_urlsafe(16))
 
 
-class OperatorError(ValueError):
+class OperatorError(Invalid):
     """A request about operators that cannot be carried out; str() says why."""
 
 
@@ -59,7 +61,7 @@ def get(email: str) -> Operator:
     return operator
 
 
-def create(email: str, password: str, role: str, *, actor: str, now: datetime) -> Operator:
+def create(email: str, password: str, role: str, *, actor: Actor, now: datetime) -> Operator:
     email = normalise_email(email)
     if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
         raise OperatorError(f"{email!r} is not an email address")
@@ -82,20 +84,49 @@ def create(email: str, password: str, role: str, *, actor: str, now: datetime) -
     return operator
 
 
-def set_password(operator: Operator, password: str, *, actor: str, now: datetime) -> None:
+def _end_sessions(operator: Operator) -> None:
+    """Every session of this operator, on every device, stops working."""
+    operator.session_epoch += 1
+
+
+def set_password(operator: Operator, password: str, *, actor: Actor, now: datetime) -> None:
     check_password_rules(password)
     operator.password_hash = hasher.hash(password)
-    operator.session_epoch += 1  # a new password ends every session
+    _end_sessions(operator)  # a new password ends every session
     audit.record("operator.password_set", actor=actor, now=now, detail=operator.email)
 
 
-def disable(operator: Operator, *, actor: str, now: datetime) -> None:
+def disable(operator: Operator, *, actor: Actor, now: datetime) -> None:
     operator.active = False
-    operator.session_epoch += 1
+    _end_sessions(operator)
     audit.record("operator.disabled", actor=actor, now=now, detail=operator.email)
 
 
-def enable_totp(operator: Operator, *, actor: str, now: datetime) -> str:
+def sign_out_everywhere(operator: Operator, *, client_address: str | None, now: datetime) -> None:
+    """The operator signs out: this session and every other one end."""
+    _end_sessions(operator)
+    audit.record("operator.logout", actor=Actor(operator.actor, client_address), now=now)
+
+
+def record_sign_in(operator: Operator, *, client_address: str | None, now: datetime) -> None:
+    operator.last_login_at = now
+    audit.record("operator.login", actor=Actor(operator.actor, client_address), now=now)
+
+
+# Failed sign-ins name the account only when it exists: what was typed into the email
+# field may be a password, and must not reach the audit trail or the logs.
+UNKNOWN_ACCOUNT = "operator:(unknown account)"
+
+
+def record_failed_sign_in(
+    email: str, why: str, *, client_address: str | None, now: datetime
+) -> None:
+    operator = find(email)
+    name = operator.actor if operator is not None else UNKNOWN_ACCOUNT
+    audit.record("operator.login_failed", actor=Actor(name, client_address), now=now, detail=why)
+
+
+def enable_totp(operator: Operator, *, actor: Actor, now: datetime) -> str:
     """Give the operator a new TOTP secret; return its otpauth:// URI."""
     operator.totp_secret = pyotp.random_base32()
     operator.totp_last_step = None

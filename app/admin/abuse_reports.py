@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from app.abuse import reports
 from app.admin import bp
 from app.admin.actions import audited_action
 from app.admin.forms import ActionForm
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.core.paging import newest_in_status
 from app.extensions import db
@@ -38,8 +40,8 @@ def report_detail(report_id: int):
 def report_close(report_id: int):
     item = db.get_or_404(AbuseReport, report_id)
 
-    def run(why: str, now):
-        reports.close(item, actor=current_user.actor, why=why, now=now)
+    def run(why: str, actor: Actor, now: datetime) -> str:
+        reports.close(item, actor=actor, why=why, now=now)
         return _l("Report closed.")
 
     return audited_action(url_for(".report_detail", report_id=item.id), run)

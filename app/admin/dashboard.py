@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from app.abuse import reports
 from app.extensions import db
 from app.listing import totals as listing_totals
-from app.listing.blocklist import removal_due
-from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
+from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage, RequestStatus
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,8 @@ def active_listings(now: datetime) -> int:
     have taken effect but are not finalised yet come off with a count on the
     removal-time index, so the figure follows the clock as lookups do.
     """
-    taken_effect = _count(sa.select(sa.func.count()).select_from(Listing).where(removal_due(now)))
+    ended = sa.select(sa.func.count()).select_from(Listing).where(Listing.end_reached_at(now))
+    taken_effect = _count(ended)
     return listing_totals.unfinalised() - taken_effect
 
 
@@ -53,13 +53,12 @@ def overview(now: datetime) -> Overview:
             sa.select(count)
             .select_from(Listing)
             .where(
-                Listing.removed_at.is_(None),
-                Listing.removal_effective_at > now,
+                Listing.in_force_at(now),
                 Listing.removal_effective_at <= now + timedelta(hours=24),
             )
         ),
-        pending_requests=by_status.get("pending", 0),
-        review_requests=by_status.get("needs_review", 0),
+        pending_requests=by_status.get(RequestStatus.PENDING, 0),
+        review_requests=by_status.get(RequestStatus.NEEDS_REVIEW, 0),
         mail_waiting=by_mail.get("queued", 0) + by_mail.get("sending", 0),
         mail_failed=by_mail.get("failed", 0),
         open_reports=reports.open_count(),

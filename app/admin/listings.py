@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from app.admin import bp
-from app.admin.actions import audited_action
+from app.admin.actions import audited_action, operator_actor
 from app.admin.forms import ActionForm, ListingForm
+from app.core.actor import Actor
 from app.core.clock import utcnow
+from app.delisting import review
 from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import AddressError, NetworkKey, parse_network
@@ -87,7 +90,7 @@ def listing_new():
     result = blocklist.add_listing(
         network,
         form.reason.data.strip(),
-        actor=current_user.actor,
+        actor=operator_actor(),
         now=utcnow(),
         notes=form.notes.data.strip() or None,
     )
@@ -107,10 +110,10 @@ def _page(item: Listing) -> str:
 def listing_remove(listing_id: int):
     item = db.get_or_404(Listing, listing_id)
 
-    def remove(why: str, now):
-        if not item.is_listed_at(now):
+    def remove(why: str, actor: Actor, now: datetime) -> str:
+        if not item.in_force_at(now):
             return _l("This listing is not in force; nothing was changed.")
-        blocklist.remove(item, actor=current_user.actor, now=now, why=why)
+        blocklist.remove(item, actor=actor, now=now, why=why)
         return _l("Removed now.")
 
     return audited_action(_page(item), remove)
@@ -120,10 +123,10 @@ def listing_remove(listing_id: int):
 def listing_cancel_removal(listing_id: int):
     item = db.get_or_404(Listing, listing_id)
 
-    def cancel(why: str, now):
-        if not item.is_listed_at(now) or item.removal_effective_at is None:
+    def cancel(why: str, actor: Actor, now: datetime) -> str:
+        if not item.in_force_at(now) or item.removal_effective_at is None:
             return _l("No removal is waiting; nothing was changed.")
-        blocklist.cancel_removal(item, actor=current_user.actor, now=now, why=why)
+        review.cancel_removal(item, actor=actor, now=now, why=why)
         return _l("The scheduled removal is cancelled; the listing stays.")
 
     return audited_action(_page(item), cancel)
@@ -133,11 +136,11 @@ def listing_cancel_removal(listing_id: int):
 def listing_relist(listing_id: int):
     item = db.get_or_404(Listing, listing_id)
 
-    def relist(why: str, now):
+    def relist(why: str, actor: Actor, now: datetime) -> tuple[str, str]:
         result = blocklist.add_listing(
             parse_network(item.network),
             why,
-            actor=current_user.actor,
+            actor=actor,
             now=now,
             notes=f"listed again after listing #{item.id}",
         )

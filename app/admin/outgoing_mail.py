@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from app.admin import bp
+from app.admin.actions import operator_actor
 from app.admin.forms import ActionForm
 from app.core.clock import utcnow
+from app.core.errors import DomainError
 from app.core.paging import newest_in_status
 from app.extensions import db
 from app.mail import outbox
@@ -28,11 +30,11 @@ def mail():
 
 
 @bp.post("/mail/<int:message_id>/resend")
-def mail_resend(message_id: int):
+def mail_resend(message_id: int) -> Response:
     message = db.get_or_404(OutboxMessage, message_id)
     try:
-        outbox.resend(message, actor=current_user.actor, now=utcnow())
-    except ValueError as exc:
+        outbox.resend(message, actor=operator_actor(), now=utcnow())
+    except DomainError as exc:
         db.session.rollback()
         flash(str(exc))
     else:

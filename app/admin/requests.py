@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import sqlalchemy as sa
 from flask import render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from app.admin import bp
 from app.admin.actions import audited_action
 from app.admin.forms import ActionForm
+from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.core.paging import newest_first
-from app.delisting import lifecycle as delisting
-from app.delisting.timeline import MAIL_STATES, request_mail, request_timeline
+from app.delisting import review
+from app.delisting.sender_view import MAIL_STATES, request_mail, request_timeline, sender_status
 from app.extensions import db
 from app.listing.addresses import AddressError, parse_address
 from app.models import REQUEST_STATUSES, DelistRequest
@@ -52,15 +56,15 @@ def request_detail(request_id: int):
         mail=request_mail(item),
         mail_states=MAIL_STATES,
         form=ActionForm(),
-        status=delisting.sender_status(item, now),
+        status=sender_status(item, now),
     )
 
 
-def _decide(request_id: int, decide, done_message):
+def _decide(request_id: int, decide: Callable[..., None], done_message: str) -> Response:
     item = db.get_or_404(DelistRequest, request_id)
 
-    def run(why: str, now):
-        decide(item, actor=current_user.actor, why=why, now=now)
+    def run(why: str, actor: Actor, now: datetime) -> str:
+        decide(item, actor=actor, why=why, now=now)
         return done_message
 
     return audited_action(url_for(".request_detail", request_id=item.id), run)
@@ -68,18 +72,18 @@ def _decide(request_id: int, decide, done_message):
 
 @bp.post("/requests/<int:request_id>/approve")
 def request_approve(request_id: int):
-    return _decide(request_id, delisting.approve, _l("Approved; the sender is told by email."))
+    return _decide(request_id, review.approve, _l("Approved; the sender is told by email."))
 
 
 @bp.post("/requests/<int:request_id>/deny")
 def request_deny(request_id: int):
-    return _decide(request_id, delisting.deny, _l("Refused; the sender is told why by email."))
+    return _decide(request_id, review.deny, _l("Refused; the sender is told why by email."))
 
 
 @bp.post("/requests/<int:request_id>/new-link")
 def request_new_link(request_id: int):
     return _decide(
         request_id,
-        lambda item, *, actor, why, now: delisting.send_new_link(item, actor=actor, now=now),
+        lambda item, *, actor, why, now: review.send_new_link(item, actor=actor, now=now),
         _l("A new confirmation link is on its way."),
     )

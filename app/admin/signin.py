@@ -13,7 +13,6 @@ from app.admin import bp
 from app.admin.access import end_session, safe_next, start_session
 from app.admin.dashboard import overview
 from app.admin.forms import LoginForm, LogoutForm, TotpForm
-from app.core import audit
 from app.core.clock import utcnow
 from app.extensions import db, limiter
 from app.models import Operator
@@ -49,24 +48,14 @@ def _login_limits(view):
 
 
 def _complete_login(operator: Operator, next_page: str | None):
-    now = utcnow()
     start_session(operator)
-    operator.last_login_at = now
-    audit.record(
-        "operator.login", actor=operator.actor, now=now, client_address=request.remote_addr
-    )
+    operators.record_sign_in(operator, client_address=request.remote_addr, now=utcnow())
     db.session.commit()
     return redirect(safe_next(next_page), code=303)
 
 
 def _record_failure(email: str, why: str) -> None:
-    audit.record(
-        "operator.login_failed",
-        actor=f"operator:{operators.normalise_email(email)}"[:254],
-        now=utcnow(),
-        client_address=request.remote_addr,
-        detail=why,
-    )
+    operators.record_failed_sign_in(email, why, client_address=request.remote_addr, now=utcnow())
     db.session.commit()
 
 
@@ -120,8 +109,7 @@ def login_totp():
 @bp.post("/logout")
 def logout():
     LogoutForm().validate_on_submit()  # CSRF is checked globally; nothing else to read
-    current_user.session_epoch += 1  # every copy of this session stops working
-    audit.record("operator.logout", actor=current_user.actor, now=utcnow())
+    operators.sign_out_everywhere(current_user, client_address=request.remote_addr, now=utcnow())
     db.session.commit()
     end_session()
     flash(_l("You have signed out."), "info")

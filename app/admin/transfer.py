@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Response, render_template, request, stream_with_context
-from flask_login import current_user
 
 from app.admin import bp
+from app.admin.actions import operator_actor
 from app.admin.forms import ImportForm
 from app.core.clock import utcnow
 from app.extensions import db
@@ -25,11 +25,13 @@ def import_page():
     report = importer.import_listings(
         importer.read_entries(importer.decode(form.file.data.read())),
         reason=form.reason.data.strip() or None,
-        actor=current_user.actor,
+        actor=operator_actor(),
         now=utcnow(),
+        clock=utcnow,
     )
     db.session.commit()
     importer.refresh_statistics_if_needed(report)
+    db.session.commit()
     return render_template("admin/import.html", form=ImportForm(formdata=None), report=report)
 
 

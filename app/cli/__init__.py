@@ -14,7 +14,9 @@ from flask.cli import AppGroup, with_appcontext
 
 from app.accounts import operators
 from app.cli import worker
+from app.core.actor import Actor
 from app.core.clock import utcnow
+from app.core.errors import Invalid
 from app.extensions import db
 from app.listing import blocklist, exports, importer
 from app.listing.addresses import AddressError, parse_address, parse_network
@@ -34,8 +36,8 @@ def _host_port(text: str, option: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
+def _actor() -> Actor:
+    return Actor(f"cli:{getpass.getuser()}")
 
 
 def _network(text: str):
@@ -67,9 +69,11 @@ blocklist_cli = CommandGroup("blocklist", help="List, delist and look up address
 @click.option("--notes", default=None, help="Evidence or notes for operators only.")
 def add_command(networks: tuple[str, ...], reason: str, notes: str | None) -> None:
     """List one or more addresses or CIDR ranges."""
-    reason = reason.strip()
-    if not reason or len(reason) > 500:
-        raise InputError("--reason must be 1 to 500 characters")
+    try:
+        reason = blocklist.checked_reason(reason)
+    except Invalid:
+        limit = blocklist.MAX_REASON_LENGTH
+        raise InputError(f"--reason must be 1 to {limit} characters") from None
     parsed = [_network(text) for text in networks]  # all valid, or nothing is written
     now = utcnow()
     results = [
@@ -116,11 +120,9 @@ def check_command(ip: str) -> None:
 def list_command() -> None:
     """Print every active listing: network, listed at, removal at, reason."""
     columns = (Listing.listed_at, Listing.reason)
-    for network, _version, removal_at, listed_at, reason in blocklist.active_listings(
-        utcnow(), *columns
-    ):
-        removal = removal_at.isoformat() if removal_at else "-"
-        click.echo(f"{network}\t{listed_at.isoformat()}\t{removal}\t{reason}")
+    for row in blocklist.active_listings(utcnow(), *columns):
+        removal = row.removal_effective_at.isoformat() if row.removal_effective_at else "-"
+        click.echo(f"{row.network}\t{row.listed_at.isoformat()}\t{removal}\t{row.reason}")
 
 
 @blocklist_cli.command("import")
@@ -135,9 +137,11 @@ def import_command(file, reason: str | None) -> None:
         reason=reason,
         actor=_actor(),
         now=utcnow(),
+        clock=utcnow,
     )
     db.session.commit()
     importer.refresh_statistics_if_needed(report)
+    db.session.commit()
     for line_no, text, why in report.rejected:
         click.echo(f"line {line_no}: {text}: {why}", err=True)
     click.echo(report.summary())

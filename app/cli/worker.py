@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.abuse import challenge
-from app.delisting import lifecycle as delisting
+from app.delisting import jobs
 from app.extensions import db
 from app.listing import blocklist
 from app.listing import totals as listing_totals
@@ -31,9 +31,9 @@ class PassReport:
 def run_once(now: datetime) -> PassReport:
     """Do every due job once, committing after each step."""
     removals = blocklist.finalise_due_removals(now)
-    delisting.finish_due_requests(now)  # queues "removal took effect" mail, sent below
+    jobs.finish_due_requests(now)  # queues "removal took effect" mail, sent below
     db.session.commit()
-    expired = delisting.expire_stale_requests(now)
+    expired = jobs.expire_stale_requests(now)
     challenge.forget_expired(now)
     listing_totals.fold_changes()
     db.session.commit()

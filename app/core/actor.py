@@ -22,6 +22,11 @@ class Actor:
         return cls("sender", client_address)
 
     @classmethod
+    def public(cls, client_address: str | None) -> Actor:
+        """Anyone on the public site who is not acting on a request of theirs (a report)."""
+        return cls("public", client_address)
+
+    @classmethod
     def operator(cls, email: str, client_address: str | None = None) -> Actor:
         return cls(f"operator:{email}"[:254], client_address)
 

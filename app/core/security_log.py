@@ -10,8 +10,6 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from flask import g, has_app_context
-
 log = logging.getLogger("delist.security")
 
 
@@ -30,13 +28,17 @@ def _value(value) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def event(name: str, *, outcome: str = "ok", email: str | None = None, **fields) -> None:
-    """Log one security event; the client address of the current request is added."""
+def event(
+    name: str,
+    *,
+    outcome: str = "ok",
+    email: str | None = None,
+    client: str | None = None,
+    **fields: object,
+) -> None:
+    """Log one security event; `client` is the address the web request came from, if any."""
     if not log.isEnabledFor(logging.INFO):
         return
-    client = fields.pop("client", None)
-    if client is None and has_app_context():
-        client = g.get("client_address")
     parts = {
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "event": name,

@@ -9,17 +9,20 @@ from dataclasses import dataclass
 from flask import current_app
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
+from app.core.errors import DomainError
+from app.models import DelistRequest
+
 # Different salts keep a token made for one purpose from being accepted for another.
 CONFIRM_SALT = "delist-portal.confirm-request"
 
 
-class TokenError(Exception):
+class TokenError(DomainError):
     """A token that cannot be used; `reason` says why for the error page."""
 
-    def __init__(self, reason: str, request=None):
+    def __init__(self, reason: str, delist_request: DelistRequest | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.request = request  # the request a used link belongs to
+        self.delist_request = delist_request  # the request a used link belongs to
 
     @classmethod
     def invalid(cls) -> TokenError:
@@ -30,8 +33,8 @@ class TokenError(Exception):
         return cls("expired")
 
     @classmethod
-    def used(cls, request) -> TokenError:
-        return cls("used", request)
+    def used(cls, delist_request: DelistRequest) -> TokenError:
+        return cls("used", delist_request)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Listing rules: add, remove, look up "listed now?", schedule and finalise removals.
 
-A listing is active until `removed_at` is set or `removal_effective_at` has
-passed; lookups compare with the current time, so a scheduled removal takes
-effect on time whether or not the worker has run.
+A listing is in force until `removed_at` is set or its end (`removal_effective_at`)
+has passed: `Listing.in_force_at` is that rule, and lookups ask it for the current
+time, so a scheduled removal takes effect on time whether or not the worker has run.
+Requests are not changed here: app.delisting owns their lifecycle.
 """
 
 from __future__ import annotations
@@ -10,30 +11,36 @@ from __future__ import annotations
 import functools
 import time
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app.core import audit
+from app.core import audit, sql
+from app.core.actor import WORKER, Actor
+from app.core.errors import Conflict, Invalid
 from app.extensions import db
 from app.listing.addresses import IPAddress, IPNetwork, NetworkKey, containing_keys, network_key
-from app.models import DelistRequest, Listing, ListingPrefix
+from app.models import DelistRequest, Listing, ListingPrefix, listing_in_force
+
+# Readers of `Listing.changed_at` (the policy service's index, the importer's stamps) re-read
+# changes this far back, for transactions that committed late and clocks that differ a
+# little between hosts; applying a change twice is harmless.
+CHANGES_OVERLAP = timedelta(seconds=60)
+
+# The longest reason a listing can carry: the column's own width.
+MAX_REASON_LENGTH: int = Listing.__table__.c.reason.type.length
 
 
-def active_at(now: datetime) -> sa.ColumnElement[bool]:
-    """SQL condition: the listing is in force at `now`."""
-    return sa.and_(
-        Listing.removed_at.is_(None),
-        sa.or_(Listing.removal_effective_at.is_(None), Listing.removal_effective_at > now),
-    )
-
-
-def removal_due(now: datetime) -> sa.ColumnElement[bool]:
-    """SQL condition: the listing's removal is in effect at `now` but not finalised yet."""
-    return sa.and_(Listing.removed_at.is_(None), Listing.removal_effective_at <= now)
+def checked_reason(reason: str) -> str:
+    """A listing's reason, trimmed; refused when empty or longer than the column holds."""
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("a reason is required")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise Invalid(f"the reason is too long (at most {MAX_REASON_LENGTH} characters)")
+    return reason
 
 
 PREFIX_LENS = (
@@ -72,7 +79,8 @@ PREFIX_LENS_TTL = 1.0
 _prefix_lens: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _prefix_lengths(version: int) -> tuple[int, ...]:
+def prefix_lengths(version: int) -> tuple[int, ...]:
+    """The prefix lengths listed for IP `version`, longest first."""
     known = _prefix_lens.setdefault(db.engine, {})
     read_at, lengths = known.get(version, (None, ()))
     if read_at is None or time.monotonic() - read_at > PREFIX_LENS_TTL:
@@ -88,7 +96,7 @@ def forget_prefix_lengths() -> None:
 
 def find_listing(address: IPAddress, now: datetime) -> Listing | None:
     """The most specific listing that blocks `address` at `now`, if any."""
-    prefix_lens = _prefix_lengths(address.version)
+    prefix_lens = prefix_lengths(address.version)
     if not prefix_lens:
         return None
     params: dict[str, object] = {"version": address.version}
@@ -99,7 +107,7 @@ def find_listing(address: IPAddress, now: datetime) -> Listing | None:
     # At most one unfinalised row exists per network, so the few candidates are
     # checked against `now` here: a time condition in SQL can lure the planner
     # onto the removal-time index and a scan of every active row.
-    listed = [listing for listing in candidates if listing.is_listed_at(now)]
+    listed = [listing for listing in candidates if listing.in_force_at(now)]
     return max(listed, key=lambda listing: listing.prefix_len, default=None)
 
 
@@ -124,9 +132,8 @@ def _unfinalised(network: IPNetwork) -> Listing | None:
 
 def remember_prefixes(prefixes: set[tuple[int, int]]) -> None:
     """Record (version, prefix length) pairs as in use, for lookups to probe."""
-    insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else pg_insert
     db.session.execute(
-        insert(ListingPrefix)
+        sql.insert(ListingPrefix)
         .values([{"version": v, "prefix_len": p} for v, p in sorted(prefixes)])
         .on_conflict_do_nothing()
     )
@@ -143,14 +150,15 @@ def add_listing(
     network: IPNetwork,
     reason: str,
     *,
-    actor: str,
+    actor: Actor,
     now: datetime,
     source: str = "manual",
     notes: str | None = None,
 ) -> AddResult:
     """List `network`, or return the listing that already blocks exactly it."""
+    reason = checked_reason(reason)
     current = _unfinalised(network)
-    if current is not None and current.is_listed_at(now):
+    if current is not None and current.in_force_at(now):
         return AddResult(current, created=False)
     if current is not None:  # its removal is due but not finalised yet
         _finalise(current, now)
@@ -161,7 +169,7 @@ def add_listing(
         notes=notes,
         source=source,
         listed_at=now,
-        listed_by=actor,
+        listed_by=actor.name,
         changed_at=now,
     )
     db.session.add(listing)
@@ -171,40 +179,44 @@ def add_listing(
     return AddResult(listing, created=True)
 
 
-def remove_listing(network: IPNetwork, *, actor: str, now: datetime) -> Listing | None:
+def remove_listing(network: IPNetwork, *, actor: Actor, now: datetime) -> Listing | None:
     """End the listing of exactly `network` now; None if it is not listed."""
     listing = _unfinalised(network)
-    if listing is None or not listing.is_listed_at(now):
+    if listing is None or not listing.in_force_at(now):
         return None
     remove(listing, actor=actor, now=now)
     return listing
 
 
-def remove(listing: Listing, *, actor: str, now: datetime, why: str | None = None) -> None:
+def remove(listing: Listing, *, actor: Actor, now: datetime, why: str | None = None) -> None:
     """End `listing` now (an operator's decision)."""
     listing.removed_at = now
-    listing.removed_by = actor
+    listing.removed_by = actor.name
     listing.changed_at = now
     audit.record("listing.removed", actor=actor, now=now, listing=listing, detail=why)
 
 
-def cancel_removal(listing: Listing, *, actor: str, now: datetime, why: str) -> None:
-    """Keep `listing` after all; the request that scheduled its removal is cancelled."""
+def keep(listing: Listing, *, actor: Actor, now: datetime, why: str) -> int | None:
+    """Cancel the listing's scheduled removal; return the id of the request that asked for it.
+
+    The request itself is closed by app.delisting.review.cancel_removal, which calls this.
+    """
     request_id = listing.removal_request_id
     listing.removal_effective_at = None
     listing.removal_request_id = None
     listing.removal_scheduled_by = None
     listing.changed_at = now
     audit.record("removal.cancelled", actor=actor, now=now, listing=listing, detail=why)
-    request = db.session.get(DelistRequest, request_id) if request_id else None
-    if request is not None and request.status == "scheduled":
-        request.status = "cancelled"
-        request.closed_at = now
-        audit.record("request.cancelled", actor=actor, now=now, request=request, detail=why)
+    return request_id
 
 
 def schedule_removal(
-    listing: Listing, effective_at: datetime, *, request: DelistRequest, actor: str, now: datetime
+    listing: Listing,
+    effective_at: datetime,
+    *,
+    delist_request: DelistRequest,
+    actor: Actor,
+    now: datetime,
 ) -> datetime:
     """Schedule the listing's removal; an earlier scheduled time wins. Returns the time."""
     db.session.execute(
@@ -219,48 +231,55 @@ def schedule_removal(
         )
         .values(
             removal_effective_at=effective_at,
-            removal_request_id=request.id,
-            removal_scheduled_by=actor,
+            removal_request_id=delist_request.id,
+            removal_scheduled_by=actor.name,
             changed_at=now,
         )
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(listing)
+    effective = listing.removal_effective_at
+    if effective is None:  # finalised or removed by someone else meanwhile
+        raise Conflict(f"{listing.network} is not listed any more")
     audit.record(
         "removal.scheduled",
         actor=actor,
         now=now,
         listing=listing,
-        request=request,
-        detail=f"effective {listing.removal_effective_at.isoformat()}",
+        delist_request=delist_request,
+        detail=f"effective {effective.isoformat()}",
     )
-    return listing.removal_effective_at
+    return effective
 
 
 def _finalise(listing: Listing, now: datetime) -> None:
     listing.removed_at = listing.removal_effective_at
     listing.removed_by = listing.removal_scheduled_by
     listing.changed_at = now
-    audit.record("removal.effective", actor="worker", now=now, listing=listing)
+    audit.record("removal.effective", actor=WORKER, now=now, listing=listing)
 
 
 def finalise_due_removals(now: datetime, limit: int = 1000) -> int:
-    """Mark listings whose removal time has come as removed; return how many.
+    """Mark listings whose end has come as removed; return how many.
 
-    Their requests are closed by `delisting.finish_due_requests`, which tells the senders.
+    Rows are claimed with SKIP LOCKED (PostgreSQL), so several workers finalise each
+    once. Their requests are closed by app.delisting.jobs, which tells the senders.
     """
     due = db.session.scalars(
         sa.select(Listing)
-        .where(removal_due(now))
+        .where(Listing.end_reached_at(now))
         .order_by(Listing.removal_effective_at)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
     for listing in due:
         _finalise(listing, now)
     return len(due)
 
 
-def active_listings(now: datetime, *extra: sa.ColumnElement, batch: int = 10_000):
+def active_listings(
+    now: datetime, *extra: sa.ColumnElement, batch: int = 10_000
+) -> Iterator[sa.Row]:
     """Every listing in force at `now`: network, version and any `extra` columns, streamed.
 
     Plain rows, not ORM objects, in the order of the active-network index, so
@@ -268,12 +287,18 @@ def active_listings(now: datetime, *extra: sa.ColumnElement, batch: int = 10_000
     for the columns you print: reading a datetime costs more than the row.
     """
     statement = (
-        sa.select(Listing.network, Listing.version, Listing.removal_effective_at, *extra)
+        sa.select(
+            Listing.network,
+            Listing.version,
+            Listing.removed_at,
+            Listing.removal_effective_at,
+            *extra,
+        )
         .where(Listing.removed_at.is_(None))
         .order_by(Listing.version, Listing.prefix_len, Listing.net_start)
         .execution_options(yield_per=batch)
     )
     # On the connection, not the session: plain rows skip the ORM's loading machinery.
     for row in db.session.connection().execute(statement):
-        if row.removal_effective_at is None or row.removal_effective_at > now:
+        if listing_in_force(row, now):
             yield row

@@ -57,12 +57,10 @@ def csv_chunks(now: datetime, counts: dict[int, int] | None = None) -> Iterator[
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["network", "reason", "source", "listed_at", "removal_effective_at"])
     columns = (Listing.reason, Listing.source, Listing.listed_at)
-    for network, version, removal_at, reason, source, listed_at in blocklist.active_listings(
-        now, *columns
-    ):
-        removal = removal_at.isoformat() if removal_at else ""
-        writer.writerow((network, reason, source, listed_at.isoformat(), removal))
-        counts[version] += 1
+    for row in blocklist.active_listings(now, *columns):
+        removal = row.removal_effective_at.isoformat() if row.removal_effective_at else ""
+        writer.writerow((row.network, row.reason, row.source, row.listed_at.isoformat(), removal))
+        counts[row.version] += 1
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -81,7 +79,7 @@ def write_postfix_cidr(out: IO[str], now: datetime, config: Mapping[str, Any]) -
     """A check_client_access cidr: table; a range's reply names the range."""
     counts = {4: 0, 6: 0}
     out.write(f"# Blocked senders, exported {now.isoformat()}\n")
-    for network, version, _removal_at in blocklist.active_listings(now):
+    for network, version, *_ in blocklist.active_listings(now):
         address, _, prefix_len = network.partition("/")
         single = int(prefix_len) == (32 if version == 4 else 128)
         out.write(f"{network}\t{reject_reply(config, address if single else network)}\n")
@@ -103,7 +101,7 @@ def write_rbldnsd(
     counts = {4: 0, 6: 0}
     _rbldnsd_header(ip4, now, config, 4)
     _rbldnsd_header(ip6, now, config, 6)
-    for network, version, _removal_at in blocklist.active_listings(now):
+    for network, version, *_ in blocklist.active_listings(now):
         (ip4 if version == 4 else ip6).write(network + "\n")
         counts[version] += 1
     return counts

@@ -12,28 +12,28 @@ import csv
 import functools
 import io
 import operator
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from app.core import audit
-from app.core.clock import utcnow
+from app.core.actor import Actor
+from app.core.errors import Invalid
 from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import AddressError, parse_network_key
+from app.listing.blocklist import CHANGES_OVERLAP
 from app.models import Listing, ListingTotals
-from app.policy.index import REFRESH_OVERLAP
 
-MAX_REASON = 500
 BATCH = 20_000
 MAX_REPORTED_REJECTS = 1000
 # After this many new rows the planner's statistics are refreshed: without them
 # PostgreSQL misjudges the grown table and plans the admin pages with full sorts.
 STATISTICS_AFTER = 10_000
-# Half the policy server's refresh overlap: a longer write is stamped again at the end.
-RESTAMP_AFTER = REFRESH_OVERLAP / 2
+# Half the overlap readers of `changed_at` allow: a longer write is stamped again at the end.
+RESTAMP_AFTER = CHANGES_OVERLAP / 2
 
 
 @dataclass
@@ -100,9 +100,19 @@ def decode(data: bytes) -> Iterator[str]:
 
 
 def import_listings(
-    entries: Iterable[Entry], *, reason: str | None, actor: str, now: datetime, source="import"
+    entries: Iterable[Entry],
+    *,
+    reason: str | None,
+    actor: Actor,
+    now: datetime,
+    clock: Callable[[], datetime],
+    source: str = "import",
 ) -> ImportReport:
-    """Add every new network; count those already listed; reject bad lines."""
+    """Add every new network; count those already listed; reject bad lines.
+
+    `now` is the time of the import; `clock` tells how long writing took, since a write
+    that outlasts the change-feed overlap must stamp its rows again.
+    """
     report = ImportReport()
     blocklist.finalise_due_removals(now, limit=None)
     active = {
@@ -120,12 +130,10 @@ def import_listings(
         except AddressError as exc:
             report.reject(entry.line_no, entry.text, str(exc))
             continue
-        why = (entry.reason or reason or "").strip()
-        if not why:
-            report.reject(entry.line_no, entry.text, "no reason (give one for the whole file)")
-            continue
-        if len(why) > MAX_REASON:
-            report.reject(entry.line_no, entry.text, f"reason longer than {MAX_REASON}")
+        try:
+            why = blocklist.checked_reason(entry.reason or reason or "")
+        except Invalid as exc:
+            report.reject(entry.line_no, entry.text, f"{exc} (give one for the whole file)")
             continue
         if key in active:
             report.already_listed += 1
@@ -140,23 +148,23 @@ def import_listings(
                 "notes": entry.notes,
                 "source": source,
                 "listed_at": now,
-                "listed_by": actor,
+                "listed_by": actor.name,
             }
         )
-    started = utcnow()  # after reading the lines, which can take a while
+    started = clock()  # after reading the lines, which can take a while
     for row in rows:
         row["changed_at"] = started
     _insert(rows)
     if prefixes:
         blocklist.remember_prefixes(prefixes)
     report.added = len(rows)
-    if rows and utcnow() - started > RESTAMP_AFTER:
+    if rows and clock() - started > RESTAMP_AFTER:
         # The policy server reads changes since its last refresh, less an overlap:
         # rows written longer ago than that by commit time must carry a newer stamp.
         db.session.execute(
             sa.update(Listing)
-            .where(Listing.changed_at == started, Listing.listed_by == actor)
-            .values(changed_at=utcnow())
+            .where(Listing.changed_at == started, Listing.listed_by == actor.name)
+            .values(changed_at=clock())
             .execution_options(synchronize_session=False)
         )
     audit.record("listing.imported", actor=actor, now=now, detail=report.summary())
@@ -220,11 +228,10 @@ def _counted_once(connection: sa.Connection, added: int) -> Iterator[None]:
 
 
 def refresh_statistics_if_needed(report: ImportReport) -> None:
-    """Call after committing a large import: fresh planner statistics for the listing table."""
+    """After committing a large import: fresh planner statistics (the caller commits again)."""
     if report.added < STATISTICS_AFTER:
         return
     connection = db.session.connection()
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("PRAGMA analysis_limit=1000")  # sample; fast at any size
     connection.exec_driver_sql("ANALYZE listing")
-    db.session.commit()

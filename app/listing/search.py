@@ -6,25 +6,17 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from app.core.errors import Invalid
 from app.core.paging import Page, newest_first
-from app.extensions import db
 from app.listing.addresses import AddressError, containing_keys, parse_address, parse_network
-from app.listing.blocklist import same_network
-from app.models import Listing, ListingPrefix
+from app.listing.blocklist import prefix_lengths, same_network
+from app.models import Listing
 
 STATES = ("active", "scheduled", "removed", "all")
 
 
-class SearchError(ValueError):
+class SearchError(Invalid):
     """A search the operator typed that cannot be understood; str() says why."""
-
-
-def _prefix_lens(version: int) -> list[int]:
-    return list(
-        db.session.scalars(
-            sa.select(ListingPrefix.prefix_len).where(ListingPrefix.version == version)
-        )
-    )
 
 
 def _key_probe(key) -> sa.Select:
@@ -46,7 +38,7 @@ def _within(network) -> list[sa.Select]:
     first = network.network_address
     last = network.broadcast_address
     selects = []
-    for prefix_len in _prefix_lens(network.version):
+    for prefix_len in prefix_lengths(network.version):
         if prefix_len < network.prefixlen:
             continue
         [low] = containing_keys(first, [prefix_len])
@@ -67,27 +59,23 @@ def _match(q: str) -> sa.ColumnElement[bool]:
             network = parse_network(q)
         except AddressError as exc:
             raise SearchError(str(exc)) from None
-        shorter = [p for p in _prefix_lens(network.version) if p < network.prefixlen]
+        shorter = [p for p in prefix_lengths(network.version) if p < network.prefixlen]
         return _ids_in(_within(network) + _containing(network.network_address, shorter))
     try:
         address = parse_address(q)
     except AddressError:
         return sa.func.lower(Listing.reason).contains(q.lower(), autoescape=True)
-    return _ids_in(_containing(address, _prefix_lens(address.version)))
+    return _ids_in(_containing(address, prefix_lengths(address.version)))
 
 
 def _state(state: str, now: datetime) -> sa.ColumnElement[bool]:
-    unfinalised = Listing.removed_at.is_(None)
-    scheduled = sa.and_(unfinalised, Listing.removal_effective_at > now)
+    """The states operators filter by, all from the one rule `Listing.in_force_at`."""
     if state == "active":
-        return sa.and_(
-            unfinalised,
-            sa.or_(Listing.removal_effective_at.is_(None), Listing.removal_effective_at > now),
-        )
+        return Listing.in_force_at(now)
     if state == "scheduled":
-        return scheduled
+        return sa.and_(Listing.in_force_at(now), Listing.removal_effective_at.is_not(None))
     if state == "removed":
-        return sa.or_(Listing.removed_at.is_not(None), Listing.removal_effective_at <= now)
+        return sa.not_(Listing.in_force_at(now))
     return sa.true()
 
 

@@ -21,6 +21,8 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from app.core import audit, security_log
+from app.core.actor import WORKER, Actor
+from app.core.errors import NotAllowed
 from app.extensions import db
 from app.mail.transport import DeliveryError, SmtpTransport, build_message
 from app.models import DelistRequest, OutboxMessage
@@ -37,7 +39,7 @@ def enqueue(
     template: str,
     context: dict[str, Any],
     now: datetime,
-    request: DelistRequest | None = None,
+    delist_request: DelistRequest | None = None,
     secret: str | None = None,
     locale: str = "en",
 ) -> OutboxMessage:
@@ -49,7 +51,7 @@ def enqueue(
     sender_domain = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2]
     message = OutboxMessage(
         kind=kind,
-        request_id=request.id if request else None,
+        request_id=delist_request.id if delist_request else None,
         recipient=recipient,
         subject=subject,
         body_text=body_text,
@@ -66,12 +68,12 @@ def enqueue(
     return message
 
 
-def cancel_unsent(request: DelistRequest, kind: str) -> int:
-    """Cancel queued messages of `kind` for `request` (superseded before delivery)."""
+def cancel_unsent(delist_request: DelistRequest, kind: str) -> int:
+    """Cancel queued messages of `kind` for `delist_request` (superseded before delivery)."""
     return db.session.execute(
         sa.update(OutboxMessage)
         .where(
-            OutboxMessage.request_id == request.id,
+            OutboxMessage.request_id == delist_request.id,
             OutboxMessage.kind == kind,
             OutboxMessage.status == "queued",
         )
@@ -80,11 +82,12 @@ def cancel_unsent(request: DelistRequest, kind: str) -> int:
     ).rowcount
 
 
-def last_mail_to(recipient: str, request: DelistRequest) -> datetime | None:
-    """When a message for `request` was last queued for `recipient`."""
+def last_mail_to(recipient: str, delist_request: DelistRequest) -> datetime | None:
+    """When a message for `delist_request` was last queued for `recipient`."""
     return db.session.scalar(
         sa.select(sa.func.max(OutboxMessage.created_at)).where(
-            OutboxMessage.recipient == recipient, OutboxMessage.request_id == request.id
+            OutboxMessage.recipient == recipient,
+            OutboxMessage.request_id == delist_request.id,
         )
     )
 
@@ -136,7 +139,13 @@ def _mark_sent(message: OutboxMessage, now: datetime) -> None:
         message.body_text = message.body_text.replace(message.secret, REDACTED)
         message.body_html = message.body_html.replace(message.secret, REDACTED)
         message.secret = None
-    audit.record("mail.sent", actor="worker", now=now, request=message.request, detail=message.kind)
+    audit.record(
+        "mail.sent",
+        actor=WORKER,
+        now=now,
+        delist_request=message.delist_request,
+        detail=message.kind,
+    )
 
 
 def _mark_failed_attempt(message: OutboxMessage, error: DeliveryError, now: datetime) -> None:
@@ -144,7 +153,11 @@ def _mark_failed_attempt(message: OutboxMessage, error: DeliveryError, now: date
     if error.permanent or message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         message.status = "failed"
         audit.record(
-            "mail.failed", actor="worker", now=now, request=message.request, detail=str(error)
+            "mail.failed",
+            actor=WORKER,
+            now=now,
+            delist_request=message.delist_request,
+            detail=str(error),
         )
     else:
         message.status = "queued"
@@ -194,15 +207,17 @@ def deliver_due(
     return report
 
 
-def resend(message: OutboxMessage, *, actor: str, now: datetime) -> OutboxMessage:
+def resend(message: OutboxMessage, *, actor: Actor, now: datetime) -> OutboxMessage:
     """Deliver a failed message again, or a copy of a delivered one that holds no secret."""
+    if not message.may_be_resent:
+        raise NotAllowed(f"a {message.status} {message.kind} message cannot be sent again")
     if message.status == "failed":
         message.status = "queued"
         message.attempts = 0
         message.next_attempt_at = now
         message.last_error = None
         again = message
-    elif message.status == "sent" and message.kind != "confirmation":
+    else:
         again = OutboxMessage(
             kind=message.kind,
             request_id=message.request_id,
@@ -218,13 +233,11 @@ def resend(message: OutboxMessage, *, actor: str, now: datetime) -> OutboxMessag
         )
         db.session.add(again)
         db.session.flush()
-    else:
-        raise ValueError(f"a {message.status} {message.kind} message cannot be sent again")
     audit.record(
         "mail.resent",
         actor=actor,
         now=now,
-        request=message.request,
+        delist_request=message.delist_request,
         detail=f"message {message.id} ({message.kind})",
     )
     return again

@@ -1,8 +1,9 @@
 """An in-memory copy of the active list for answering mail servers fast.
 
 Built from the database once, then kept current from `listing.changed_at`.
-Each entry remembers its scheduled removal time, so a removal that becomes
-effective between two refreshes is honoured at once.
+Each entry remembers when it ends by itself (`listing_ends_at`), so a removal that
+becomes effective between two refreshes is honoured at once: the index asks the
+same rule as every other lookup (`app.models.listing_in_force`).
 """
 
 from __future__ import annotations
@@ -11,16 +12,16 @@ import ipaddress
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Listing
+from app.listing.blocklist import CHANGES_OVERLAP
+from app.models import Listing, before_end, listing_ends_at
 
-# Re-read changes this far back, for transactions that committed late and clocks
-# that differ a little between hosts; applying a change twice is harmless.
-REFRESH_OVERLAP = timedelta(seconds=60)
+# Re-read changes this far back (see app.listing.blocklist.CHANGES_OVERLAP).
+REFRESH_OVERLAP = CHANGES_OVERLAP
 
 Key = tuple[int, int, int]  # (version, prefix length, first address as an int)
 
@@ -31,13 +32,13 @@ class ListIndex:
     def __init__(self) -> None:
         self._tables: dict[int, dict[int, dict[int, int]]] = {4: {}, 6: {}}
         self._prefixes: dict[int, tuple[int, ...]] = {4: (), 6: ()}
-        self._removal_at: dict[Key, float] = {}
+        self._ends_at: dict[Key, float] = {}
         self._lock = threading.Lock()  # writers only; readers rely on atomic dict operations
 
     def __len__(self) -> int:
         return sum(len(t) for tables in self._tables.values() for t in tables.values())
 
-    def put(self, listing_id: int, key: Key, removal_at: float | None) -> None:
+    def put(self, listing_id: int, key: Key, ends_at: float | None) -> None:
         version, prefix_len, start = key
         with self._lock:
             table = self._tables[version].get(prefix_len)
@@ -45,10 +46,10 @@ class ListIndex:
                 table = self._tables[version][prefix_len] = {}
                 self._prefixes[version] = tuple(sorted(self._tables[version], reverse=True))
             table[start] = listing_id
-            if removal_at is None:
-                self._removal_at.pop(key, None)
+            if ends_at is None:
+                self._ends_at.pop(key, None)
             else:
-                self._removal_at[key] = removal_at
+                self._ends_at[key] = ends_at
 
     def discard(self, listing_id: int, key: Key) -> None:
         """Remove the entry for `key` if it still belongs to `listing_id`."""
@@ -57,7 +58,7 @@ class ListIndex:
             table = self._tables[version].get(prefix_len)
             if table is not None and table.get(start) == listing_id:
                 del table[start]
-                self._removal_at.pop(key, None)
+                self._ends_at.pop(key, None)
 
     def lookup(
         self, address: ipaddress.IPv4Address | ipaddress.IPv6Address, now: float
@@ -73,8 +74,7 @@ class ListIndex:
             listing_id = tables[prefix_len].get(start)
             if listing_id is None:
                 continue
-            removal_at = self._removal_at.get((version, prefix_len, start))
-            if removal_at is None or removal_at > now:
+            if before_end(self._ends_at.get((version, prefix_len, start)), now):
                 return listing_id
         return None
 
@@ -87,8 +87,8 @@ def _apply(index: ListIndex, rows: Iterable) -> int:
     count = 0
     for row in rows:
         if row.removed_at is None:
-            removal = row.removal_effective_at.timestamp() if row.removal_effective_at else None
-            index.put(row.id, _key(row), removal)
+            ends_at = listing_ends_at(row)
+            index.put(row.id, _key(row), ends_at.timestamp() if ends_at else None)
         else:
             index.discard(row.id, _key(row))
         count += 1

@@ -16,10 +16,12 @@ from flask_babel import lazy_gettext as _l
 
 from app.abuse import challenge, reports
 from app.core import security_log
+from app.core.actor import Actor
 from app.core.clock import utcnow
-from app.delisting import bounces
-from app.delisting import lifecycle as delisting
-from app.delisting.timeline import MAIL_STATES, request_mail, request_timeline
+from app.delisting import bounces, confirmation, sender_view, submission
+from app.delisting.sender_view import MAIL_STATES, request_mail, request_timeline
+from app.delisting.standing import self_removals_left
+from app.delisting.submission import Outcome
 from app.delisting.tokens import TokenError
 from app.extensions import csrf, db, limiter
 from app.listing.addresses import AddressError, parse_address
@@ -35,11 +37,6 @@ from app.portal.forms import (
 )
 from app.web import languages
 from app.web.formatting import when
-
-OUTCOME_STATUS = {
-    delisting.Outcome.MAIL_RECENTLY_SENT: 429,
-    delisting.Outcome.MAIL_CAP: 429,
-}
 
 
 def _limit(name: str):
@@ -161,7 +158,7 @@ def _challenge_refused(form, now) -> bool:
     try:
         challenge.spend(form.altcha.data, now)
     except challenge.ChallengeError as error:
-        security_log.event("challenge.refused", outcome=error.reason)
+        security_log.event("challenge.refused", outcome=error.reason, client=request.remote_addr)
         form.altcha.errors = [CHALLENGE_ERRORS[error.reason]]
         return True
     return False
@@ -200,24 +197,24 @@ def index():
         return _form_page(form, bounce=bounce, typed_ip=form.ip.data)
     if _challenge_refused(form, now):
         return _form_page(form, bounce=bounce), 400
-    result = delisting.submit(
+    result = submission.submit(
         form.email.data,
         form.address,
-        client_address=request.remote_addr,
+        actor=Actor.sender(request.remote_addr),
         locale=str(get_locale()),
         now=now,
     )
-    if result.outcome is delisting.Outcome.NOT_LISTED:
+    if result.outcome is Outcome.NOT_LISTED:
         response = _form_page(form, not_listed=form.ip.data)
     else:
         response = render_template("portal/submitted.html", result=result, email=form.email.data)
     # Rendered before the commit, while the rows are loaded: after it they would be read
     # again. A failed commit raises, and this page is never sent.
     db.session.commit()
-    g.confirmation_queued = result.outcome is delisting.Outcome.CHECK_INBOX
-    if result.outcome is delisting.Outcome.NOT_LISTED:
+    g.confirmation_queued = result.outcome is Outcome.CHECK_INBOX
+    if result.outcome is Outcome.NOT_LISTED:
         return response
-    status = OUTCOME_STATUS.get(result.outcome, 200)
+    status = 429 if result.outcome in submission.WAIT_OUTCOMES else 200
     headers = {}
     if result.retry_at:
         headers["Retry-After"] = str(max(1, int((result.retry_at - now).total_seconds())))
@@ -278,7 +275,7 @@ def report():
         form.email.data,
         form.headers.data,
         (form.note.data or "").strip(),
-        client_address=request.remote_addr,
+        actor=Actor.public(request.remote_addr),
         locale=str(get_locale()),
         now=now,
     )
@@ -306,7 +303,7 @@ def lookup():
         error=None,
         # Ranges cannot be removed by self-service: no count to show for them.
         removals_left=(
-            delisting.self_removals_left(str(address), now)
+            self_removals_left(address, now)
             if result.listed and not result.listing.is_range
             else None
         ),
@@ -314,8 +311,10 @@ def lookup():
 
 
 def _token_error(error: TokenError):
-    security_log.event("token.refused", outcome=error.reason)
-    page = render_template("portal/token_error.html", reason=error.reason, request=error.request)
+    security_log.event("token.refused", outcome=error.reason, client=request.remote_addr)
+    page = render_template(
+        "portal/token_error.html", reason=error.reason, delist_request=error.delist_request
+    )
     return page, TOKEN_ERROR_STATUS[error.reason]
 
 
@@ -323,16 +322,16 @@ def _confirm_page(form, delist_request, listing):
     return render_template(
         "portal/confirm.html",
         form=form,
-        request=delist_request,
+        delist_request=delist_request,
         listing=listing,
-        removals_left=delisting.self_removals_left(delist_request.ip, utcnow()),
+        removals_left=self_removals_left(delist_request.address, utcnow()),
     )
 
 
 @bp.get("/confirm/<token>")
 def confirm(token: str):
     try:
-        delist_request, listing = delisting.open_confirmation(token, utcnow())
+        delist_request, listing = confirmation.open_confirmation(token, utcnow())
     except TokenError as error:
         return _token_error(error)
     return _confirm_page(ConfirmForm(), delist_request, listing)
@@ -346,31 +345,33 @@ def confirm_post(token: str):
     if not form.validate_on_submit():
         # Usually an expired session: show the page again so one more press works.
         try:
-            delist_request, listing = delisting.open_confirmation(token, utcnow())
+            delist_request, listing = confirmation.open_confirmation(token, utcnow())
         except TokenError as error:
             return _token_error(error)
         return _confirm_page(form, delist_request, listing), 400
     try:
-        delist_request = delisting.confirm(token, client_address=request.remote_addr, now=utcnow())
+        delist_request = confirmation.confirm(
+            token, actor=Actor.sender(request.remote_addr), now=utcnow()
+        )
         db.session.commit()
     except TokenError as error:
         db.session.rollback()
         if error.reason != "used":
             return _token_error(error)
-        delist_request = error.request  # a second press shows the same result
+        delist_request = error.delist_request  # a second press shows the same result
     return redirect(url_for(".status", public_id=delist_request.public_id), code=303)
 
 
 @bp.get("/requests/<public_id>")
 def status(public_id: str):
-    delist_request = delisting.find_by_public_id(public_id)
+    delist_request = sender_view.find_by_public_id(public_id)
     if delist_request is None:
         abort(404)
     now = utcnow()
     return render_template(
         "portal/status.html",
-        request=delist_request,
-        status=delisting.sender_status(delist_request, now),
+        delist_request=delist_request,
+        status=sender_view.sender_status(delist_request, now),
         timeline=request_timeline(delist_request, now),
         mail=request_mail(delist_request),
         mail_states=MAIL_STATES,
@@ -381,7 +382,7 @@ def status(public_id: str):
 @bp.post("/requests/<public_id>/resend")
 @limiter.limit(_limit("RATE_LIMIT_SUBMIT_PER_ADDRESS"))
 def resend(public_id: str):
-    delist_request = delisting.find_by_public_id(public_id)
+    delist_request = sender_view.find_by_public_id(public_id)
     if delist_request is None:
         abort(404)
     back = redirect(url_for(".status", public_id=delist_request.public_id), code=303)
@@ -389,9 +390,10 @@ def resend(public_id: str):
         flash(_l("This form has expired. Please press the button again."))
         return back
     now = utcnow()
-    result = delisting.resend_link(delist_request, client_address=request.remote_addr, now=now)
+    result = submission.resend_link(
+        delist_request, actor=Actor.sender(request.remote_addr), now=now
+    )
     db.session.commit()
-    Outcome = delisting.Outcome
     if result is None:
         flash(_l("This request does not need a new link."))
     elif result.outcome is Outcome.CHECK_INBOX:

@@ -60,7 +60,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(error):
-        security_log.event("rate_limit.hit", outcome="refused", path=request.path)
+        security_log.event(
+            "rate_limit.hit", outcome="refused", client=request.remote_addr, path=request.path
+        )
         body, status = _too_many_page(error)
         limit = getattr(error, "limit", None)
         seconds = limit.limit.get_expiry() if limit is not None else 3600

@@ -3,7 +3,6 @@
 from datetime import datetime, timedelta
 
 from flask import Flask
-from flask import request as flask_request
 from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_babel import gettext as _
 
@@ -30,5 +29,3 @@ def register(app: Flask) -> None:
     app.add_template_global(get_locale)
     app.add_template_global(LANGUAGES, "LANGUAGES")
     app.add_template_global(offers_a_choice)
-    # The page's own path; some templates name their request record `request`.
-    app.add_template_global(lambda: flask_request.path, "current_path")

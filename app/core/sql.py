@@ -1,0 +1,16 @@
+"""SQL that differs between the two databases we run on, written once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.extensions import db
+
+
+def insert(model: Any) -> Any:
+    """An INSERT for `model` that knows ON CONFLICT, on SQLite and PostgreSQL alike."""
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    return sqlite_insert(model) if sqlite else pg_insert(model)

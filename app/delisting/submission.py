@@ -1,0 +1,188 @@
+"""Submitting the form: open a request and mail its link, or say why not.
+
+The view validates the form and passes a parsed address; this decides, queues
+mail, and leaves the commit to the view.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from flask import current_app
+
+from app.core import audit, security_log, sql
+from app.core.actor import WORKER, Actor
+from app.core.errors import Conflict
+from app.delisting import lifecycle, notices
+from app.delisting.standing import mail_cap_reached, standing
+from app.extensions import db
+from app.listing import blocklist
+from app.listing.addresses import IPAddress
+from app.mail import outbox
+from app.models import OPEN_REQUEST_WHERE, DelistRequest, Listing, RequestStatus
+
+
+class Outcome(StrEnum):
+    NOT_LISTED = "not_listed"
+    CHECK_INBOX = "check_inbox"
+    MAIL_RECENTLY_SENT = "mail_recently_sent"
+    RANGE_REVIEW = "range_review"
+    IN_REVIEW = "in_review"
+    ALREADY_SCHEDULED = "already_scheduled"
+    LIMIT_REVIEW = "limit_review"
+    MAIL_CAP = "mail_cap"
+
+
+# Outcomes that ask the sender to wait before trying again.
+WAIT_OUTCOMES = frozenset({Outcome.MAIL_RECENTLY_SENT, Outcome.MAIL_CAP})
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    outcome: Outcome
+    delist_request: DelistRequest | None = None
+    listing: Listing | None = None
+    retry_at: datetime | None = None
+
+
+def submit(
+    email: str, address: IPAddress, *, actor: Actor, locale: str, now: datetime
+) -> SubmitResult:
+    """Handle one form submission; queue the confirmation mail when one is due.
+
+    Two submissions for one IP can race to open its request: the loser's insert does
+    nothing (ON CONFLICT on the open-request index), and it follows the winner's
+    request. Nothing is rolled back, so the caller's transaction (a spent proof of
+    work) stays intact.
+    """
+    result = _submit(email, address, actor, locale, now)
+    if result is None:  # lost the race: the request is open now
+        result = _submit(email, address, actor, locale, now)
+    if result is None:
+        raise Conflict(f"a request for {address} opened and closed at once; try again")
+    security_log.event(
+        "delist.submission",
+        outcome=result.outcome.value,
+        email=email,
+        client=actor.client_address,
+        ip=str(address),
+    )
+    return result
+
+
+def _submit(
+    email: str, address: IPAddress, actor: Actor, locale: str, now: datetime
+) -> SubmitResult | None:
+    listing = blocklist.find_listing(address, now)
+    if listing is None:
+        return SubmitResult(Outcome.NOT_LISTED)
+    known = standing(email, address, now)
+    current = db.session.get(DelistRequest, known.open_request) if known.open_request else None
+    if current is not None and current.link_expired_at(now):
+        lifecycle.close(current, RequestStatus.EXPIRED, "request.expired", WORKER, now)
+        db.session.flush()
+        current = None
+    if current is None:
+        if known.mail_cap_reached and not listing.is_range:
+            return SubmitResult(Outcome.MAIL_CAP, None, listing)
+        return _open(email, address, listing, known.removals_left, actor, locale, now)
+    if current.status == RequestStatus.SCHEDULED:
+        return SubmitResult(Outcome.ALREADY_SCHEDULED, current, listing)
+    if current.status == RequestStatus.NEEDS_REVIEW:
+        return SubmitResult(Outcome.IN_REVIEW, current, listing)
+    if known.mail_cap_reached:
+        return SubmitResult(Outcome.MAIL_CAP, current, listing)
+    return _resend(current, email, listing, actor, locale, now)
+
+
+def _open(
+    email: str,
+    address: IPAddress,
+    listing: Listing,
+    removals_left: int,
+    actor: Actor,
+    locale: str,
+    now: datetime,
+) -> SubmitResult | None:
+    """A new request, or None when another submission opened one for this IP first."""
+    review = listing.is_range or removals_left == 0
+    # The link's nonce goes in with the row, so the insert needs no update after it.
+    nonce, link = (None, {}) if review else notices.link_fields(now)
+    delist_request = db.session.scalars(
+        sql.insert(DelistRequest)
+        .values(
+            public_id=secrets.token_urlsafe(16),
+            email=email,
+            ip=str(address),
+            listing_id=listing.id,
+            status=RequestStatus.NEEDS_REVIEW if review else RequestStatus.PENDING,
+            locale=locale,
+            client_address=actor.client_address,
+            created_at=now,
+            **link,
+        )
+        .on_conflict_do_nothing(
+            index_elements=[DelistRequest.ip],
+            index_where=OPEN_REQUEST_WHERE,
+        )
+        .returning(DelistRequest)
+    ).first()
+    if delist_request is None:
+        return None
+    audit.record(
+        "request.submitted", actor=actor, now=now, delist_request=delist_request, listing=listing
+    )
+    if nonce is not None:
+        notices.mail_link(delist_request, listing, nonce, now)
+        return SubmitResult(Outcome.CHECK_INBOX, delist_request, listing)
+    if listing.is_range:
+        why = f"listed through the range {listing.network}"
+        lifecycle.to_review(delist_request, listing, actor, now, why)
+        return SubmitResult(Outcome.RANGE_REVIEW, delist_request, listing)
+    lifecycle.to_review(delist_request, listing, actor, now, "self-service removals used up")
+    return SubmitResult(Outcome.LIMIT_REVIEW, delist_request, listing)
+
+
+def _resend(
+    delist_request: DelistRequest,
+    email: str,
+    listing: Listing,
+    actor: Actor,
+    locale: str,
+    now: datetime,
+) -> SubmitResult:
+    """A new link for a pending request, at most once per interval per address."""
+    interval = timedelta(seconds=current_app.config["MAIL_RESEND_INTERVAL_SECONDS"])
+    last = outbox.last_mail_to(email, delist_request)
+    if last is not None and now < last + interval:
+        return SubmitResult(
+            Outcome.MAIL_RECENTLY_SENT, delist_request, listing, retry_at=last + interval
+        )
+    if delist_request.email != email:
+        # A corrected address takes over; the earlier link stops working.
+        delist_request.email = email
+        audit.record(
+            "request.recipient_changed", actor=actor, now=now, delist_request=delist_request
+        )
+    delist_request.locale = locale
+    notices.mail_new_link(delist_request, listing, now)
+    audit.record("request.link_reissued", actor=actor, now=now, delist_request=delist_request)
+    return SubmitResult(Outcome.CHECK_INBOX, delist_request, listing)
+
+
+def resend_link(
+    delist_request: DelistRequest, *, actor: Actor, now: datetime
+) -> SubmitResult | None:
+    """The sender asks again from the status page: same rules as sending the form again.
+
+    None when the request needs no new link (not pending, or nothing to remove by link).
+    """
+    listing = blocklist.find_listing(delist_request.address, now)
+    if delist_request.status != RequestStatus.PENDING or listing is None or listing.is_range:
+        return None
+    if mail_cap_reached(delist_request.email, now):
+        return SubmitResult(Outcome.MAIL_CAP, delist_request, listing)
+    return _resend(delist_request, delist_request.email, listing, actor, delist_request.locale, now)
