@@ -32,7 +32,7 @@ def _count(statement) -> int:
 def active_listings(now: datetime) -> int:
     """Listings in force at `now`, without counting the whole list.
 
-    Triggers keep the count of unfinalised listings (app.listing_totals). Removals that
+    Triggers keep the count of unfinalised listings (app.listing.totals). Removals that
     have taken effect but are not finalised yet come off with a count on the
     removal-time index, so the figure follows the clock as lookups do.
     """

@@ -1,0 +1,133 @@
+"""`flask blocklist ...`: list, remove, check, import and export addresses and ranges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from app.cli.common import CommandGroup, InputError, cli_actor, parsed_network
+from app.core.clock import utcnow
+from app.core.errors import Invalid
+from app.extensions import db
+from app.listing import blocklist, exports, importer
+from app.listing.addresses import AddressError, parse_address
+from app.models import Listing
+
+blocklist_cli = CommandGroup("blocklist", help="List, delist and look up addresses and ranges.")
+
+
+@blocklist_cli.command("add")
+@click.argument("networks", nargs=-1, required=True, metavar="ADDRESS_OR_CIDR...")
+@click.option("--reason", required=True, help="Why it is listed (shown to the sender).")
+@click.option("--notes", default=None, help="Evidence or notes for operators only.")
+def add_command(networks: tuple[str, ...], reason: str, notes: str | None) -> None:
+    """List one or more addresses or CIDR ranges."""
+    try:
+        reason = blocklist.checked_reason(reason)
+    except Invalid:
+        limit = blocklist.MAX_REASON_LENGTH
+        raise InputError(f"--reason must be 1 to {limit} characters") from None
+    parsed = [parsed_network(text) for text in networks]  # all valid, or nothing is written
+    now = utcnow()
+    results = [
+        blocklist.add_listing(n, reason, actor=cli_actor(), now=now, notes=notes) for n in parsed
+    ]
+    db.session.commit()
+    for result in results:
+        state = "listed" if result.created else "already listed since"
+        when = "" if result.created else " " + result.listing.listed_at.isoformat()
+        click.echo(f"{result.listing.network}: {state}{when}")
+
+
+@blocklist_cli.command("remove")
+@click.argument("network", metavar="ADDRESS_OR_CIDR")
+def remove_command(network: str) -> None:
+    """End the listing of exactly this address or range, now."""
+    removed = blocklist.remove_listing(parsed_network(network), actor=cli_actor(), now=utcnow())
+    if removed is None:
+        raise click.ClickException(f"{network} is not listed (exactly this network)")
+    db.session.commit()
+    click.echo(f"{removed.network}: removed")
+
+
+@blocklist_cli.command("check")
+@click.argument("ip")
+def check_command(ip: str) -> None:
+    """Say whether IP is listed now. Exit 0 when listed, 1 when not."""
+    try:
+        address = parse_address(ip)
+    except AddressError as exc:
+        raise InputError(str(exc)) from None
+    now = utcnow()
+    listing = blocklist.find_listing(address, now)
+    if listing is None:
+        click.echo(f"{address} is not listed")
+        raise SystemExit(1)
+    click.echo(f"{address} is listed by {listing.network} since {listing.listed_at.isoformat()}")
+    click.echo(f"  reason: {listing.reason}")
+    if listing.removal_effective_at:
+        click.echo(f"  removal scheduled at {listing.removal_effective_at.isoformat()}")
+
+
+@blocklist_cli.command("list")
+def list_command() -> None:
+    """Print every active listing: network, listed at, removal at, reason."""
+    columns = (Listing.listed_at, Listing.reason)
+    for row in blocklist.active_listings(utcnow(), *columns):
+        removal = row.removal_effective_at.isoformat() if row.removal_effective_at else "-"
+        click.echo(f"{row.network}\t{row.listed_at.isoformat()}\t{removal}\t{row.reason}")
+
+
+@blocklist_cli.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option("--reason", default=None, help="Reason for lines that do not give their own.")
+def import_command(file, reason: str | None) -> None:
+    """Import addresses and ranges: a plain list (one per line, # comments) or a CSV
+    with a `network` column (and optional `reason`, `notes`). Bad lines are reported
+    and skipped; the rest goes in as one transaction."""
+    report = importer.import_listings(
+        importer.read_entries(importer.decode(file.read())),
+        reason=reason,
+        actor=cli_actor(),
+        now=utcnow(),
+        clock=utcnow,
+    )
+    db.session.commit()
+    importer.refresh_statistics_if_needed(report)
+    db.session.commit()
+    for line_no, text, why in report.rejected:
+        click.echo(f"line {line_no}: {text}: {why}", err=True)
+    click.echo(report.summary())
+
+
+@blocklist_cli.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(exports.FORMATS), default="csv", show_default=True
+)
+@click.option(
+    "--output",
+    default="-",
+    help="File to write (replaced atomically); '-' for standard output (not for rbldnsd).",
+)
+def export_command(fmt: str, output: str) -> None:
+    """Export the active list: rbldnsd datasets, a Postfix cidr: table, or CSV.
+
+    rbldnsd writes the IPv4 dataset (ip4set) to OUTPUT and the IPv6 dataset
+    (ip6trie) to OUTPUT.ip6.
+    """
+    now = utcnow()
+    if output == "-":
+        if fmt == "rbldnsd":
+            raise InputError("--format rbldnsd writes two files: give --output FILE")
+        counts = exports.write(fmt, click.get_text_stream("stdout"), now, current_app.config)
+        where = "standard output"
+    else:
+        path = Path(output)
+        try:
+            counts = exports.export(fmt, path, now, current_app.config)
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+        where = f"{path} and {exports.ip6_path(path)}" if fmt == "rbldnsd" else str(path)
+    click.echo(f"exported {counts[4]} IPv4 and {counts[6]} IPv6 listings to {where}", err=True)

@@ -1,0 +1,49 @@
+"""What every command shares: one-line errors, the acting user, parsing HOST:PORT."""
+
+from __future__ import annotations
+
+import getpass
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from app.core.actor import Actor
+from app.listing.addresses import AddressError, parse_network
+
+
+class InputError(click.ClickException):
+    """Bad input from the operator: one line on stderr, exit status 2."""
+
+    exit_code = 2
+
+
+def host_port(text: str, option: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InputError(f"{option} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:10040")
+    return host.strip("[]"), int(port)
+
+
+def cli_actor() -> Actor:
+    return Actor(f"cli:{getpass.getuser()}")
+
+
+def parsed_network(text: str):
+    try:
+        return parse_network(text)
+    except AddressError as exc:
+        raise InputError(str(exc)) from None
+
+
+class CommandGroup(AppGroup):
+    """Database trouble (down, or a schema behind the code) is one clear line, not a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+            raise click.ClickException(
+                f"database error: {exc.orig}. Is the database reachable, and is its schema "
+                "up to date (flask --app wsgi db upgrade)?"
+            ) from None

@@ -1,0 +1,78 @@
+"""The long-running processes: the worker, the demo's mail sink, the policy service."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app.cli import worker
+from app.cli.common import InputError, host_port
+from app.core.clock import utcnow
+from app.extensions import db
+
+
+@click.command("worker")
+@with_appcontext
+@click.option("--once", is_flag=True, help="Do one pass and exit.")
+@click.option(
+    "--interval", type=click.IntRange(1, 3600), default=None, help="Seconds between passes."
+)
+def worker_command(once: bool, interval: int | None) -> None:
+    """Deliver mail, finalise due removals and expire stale requests."""
+    interval = interval or current_app.config["WORKER_POLL_SECONDS"]
+    if once:
+        click.echo(str(worker.run_once(utcnow())))
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    current_app.logger.info("worker started, a pass every %s s", interval)
+    while not stop.is_set():
+        try:
+            report = worker.run_once(utcnow())
+            if report.delivery.sent or report.removals_finalised or report.requests_expired:
+                current_app.logger.info("worker pass: %s", report)
+        except sa.exc.OperationalError as exc:
+            # The database is away; keep the worker alive and try again next pass.
+            db.session.rollback()
+            current_app.logger.error("worker pass failed: %s", exc.orig)
+        db.session.remove()
+        stop.wait(interval)
+    current_app.logger.info("worker stopped")
+
+
+@click.command("mail-sink")
+@with_appcontext
+@click.option("--listen", default="127.0.0.1:8025", show_default=True, help="HOST:PORT")
+@click.option("--mailbox", default=None, help="Folder for received mail (default DEV_MAILBOX_DIR).")
+def mail_sink_command(listen: str, mailbox: str | None) -> None:
+    """Run a local SMTP server that keeps every message (for trying the portal)."""
+    from app.mail.devmail import run_sink
+
+    host, port = host_port(listen, "--listen")
+    folder = mailbox or current_app.config.get("DEV_MAILBOX_DIR")
+    if not folder:
+        raise InputError("give --mailbox DIR or set DEV_MAILBOX_DIR")
+    run_sink(host, port, folder)
+
+
+@click.command("policy-server")
+@click.option("--listen", default="127.0.0.1:10040", show_default=True, help="HOST:PORT")
+@with_appcontext
+def policy_server_command(listen: str) -> None:
+    """Answer Postfix policy requests (check_policy_service) from an in-memory index."""
+    from app.policy.server import PolicyServer
+
+    host, port = host_port(listen, "--listen")
+    server = PolicyServer(current_app._get_current_object(), host, port)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: server.stop())
+    try:
+        server.run()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {listen}: {exc.strerror}") from None

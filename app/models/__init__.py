@@ -1,0 +1,51 @@
+"""The tables, one module per domain; everything is importable from here.
+
+A package of plain models: may import app.extensions only (and each other).
+"""
+
+from app.models.abuse import REPORT_STATUSES, AbuseReport, SpentChallenge
+from app.models.audit import AuditEvent
+from app.models.listing import (
+    Listing,
+    ListingPrefix,
+    ListingTotals,
+    ListingTotalsChange,
+    before_end,
+    listing_ends_at,
+    listing_in_force,
+)
+from app.models.mail import OutboxMessage
+from app.models.operator import OPERATOR_ROLES, Operator
+from app.models.request import (
+    OPEN_REQUEST_STATUSES,
+    OPEN_REQUEST_WHERE,
+    REMOVING_STATUSES,
+    REQUEST_STATUSES,
+    DelistRequest,
+    RequestStatus,
+)
+from app.models.types import UTCDateTime
+
+__all__ = [
+    "OPEN_REQUEST_STATUSES",
+    "OPEN_REQUEST_WHERE",
+    "OPERATOR_ROLES",
+    "REMOVING_STATUSES",
+    "REPORT_STATUSES",
+    "REQUEST_STATUSES",
+    "AbuseReport",
+    "AuditEvent",
+    "DelistRequest",
+    "Listing",
+    "ListingPrefix",
+    "ListingTotals",
+    "ListingTotalsChange",
+    "Operator",
+    "OutboxMessage",
+    "RequestStatus",
+    "SpentChallenge",
+    "UTCDateTime",
+    "before_end",
+    "listing_ends_at",
+    "listing_in_force",
+]

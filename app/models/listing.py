@@ -1,0 +1,154 @@
+"""The list: listings (in force or history), the prefix lengths in use, the kept count.
+
+The rule "is this listing in force at t?" lives here, once: `listing_in_force` for
+plain rows, `Listing.in_force_at` for objects and SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.ext.hybrid import hybrid_method
+
+from app.extensions import db
+from app.models.types import UTCDateTime
+
+
+class _ListingEnd(Protocol):
+    """What decides whether a listing is in force: an ORM object or a plain row alike."""
+
+    removed_at: datetime | None
+    removal_effective_at: datetime | None
+
+
+def listing_ends_at(row: _ListingEnd) -> datetime | None:
+    """When an unfinalised listing stops being in force by itself; None if nothing is planned."""
+    return row.removal_effective_at
+
+
+def before_end(end: Any, t: Any) -> bool:
+    """Is `t` before `end` (None: no end)? Datetimes or epoch seconds, as long as both are one."""
+    return end is None or t < end
+
+
+def listing_in_force(row: _ListingEnd, t: datetime) -> bool:
+    """The rule: a listing blocks at `t` unless finalised, or its end has come.
+
+    `Listing.in_force_at` is this rule for ORM objects and SQL; plain rows (exports)
+    and the policy service's index (via `listing_ends_at` and `before_end`) use it too.
+    """
+    return row.removed_at is None and before_end(listing_ends_at(row), t)
+
+
+class Listing(db.Model):
+    """One blocked address or range; removed rows stay as history."""
+
+    __tablename__ = "listing"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    network: so.Mapped[str] = so.mapped_column(sa.String(49))
+    version: so.Mapped[int] = so.mapped_column(sa.SmallInteger)
+    prefix_len: so.Mapped[int] = so.mapped_column(sa.SmallInteger)
+    # First address of the network, big-endian (4 bytes for IPv4, 16 for IPv6).
+    net_start: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary(16))
+    reason: so.Mapped[str] = so.mapped_column(sa.String(500))
+    notes: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    source: so.Mapped[str] = so.mapped_column(sa.String(20), default="manual")
+    listed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    listed_by: so.Mapped[str] = so.mapped_column(sa.String(254))
+    removal_effective_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    removal_request_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("delist_request.id", use_alter=True)
+    )
+    removal_scheduled_by: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    removed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    removed_by: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    # Set on every change, so in-memory copies of the list (the policy server)
+    # can fetch only what changed since they last looked.
+    changed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # One active row per network; also the index every lookup probes.
+        sa.Index(
+            "uq_listing_active_network",
+            "version",
+            "prefix_len",
+            "net_start",
+            unique=True,
+            sqlite_where=sa.text("removed_at IS NULL"),
+            postgresql_where=sa.text("removed_at IS NULL"),
+        ),
+        sa.Index("ix_listing_due_removal", "removal_effective_at"),
+        sa.Index("ix_listing_changed_at", "changed_at"),
+        # Every row, removed ones too: operators search the history by address.
+        sa.Index("ix_listing_network_key", "version", "prefix_len", "net_start"),
+    )
+
+    @property
+    def is_range(self) -> bool:
+        return self.prefix_len < (32 if self.version == 4 else 128)
+
+    @hybrid_method
+    def in_force_at(self, t: datetime) -> bool:
+        """Does this listing block mail at `t`? In Python and, on the class, in SQL."""
+        return listing_in_force(self, t)
+
+    @in_force_at.inplace.expression
+    @classmethod
+    def _in_force_at_sql(cls, t: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(
+            cls.removed_at.is_(None),
+            sa.or_(cls.removal_effective_at.is_(None), cls.removal_effective_at > t),
+        )
+
+    @hybrid_method
+    def end_reached_at(self, t: datetime) -> bool:
+        """Not finalised, but no longer in force at `t`: the worker finalises these."""
+        return self.removed_at is None and not listing_in_force(self, t)
+
+    @end_reached_at.inplace.expression
+    @classmethod
+    def _end_reached_at_sql(cls, t: datetime) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.removed_at.is_(None), cls.removal_effective_at <= t)
+
+    def __repr__(self) -> str:
+        return f"<Listing {self.network}>"
+
+
+class ListingTotals(db.Model):
+    """How many listings are not finalised (`removed_at` not set), in one row.
+
+    Database triggers keep it (migration 0007), so every write counts, the bulk import's
+    COPY and hand-written SQL included, and the dashboard need not count a million rows.
+    On PostgreSQL the triggers append to ListingTotalsChange instead, and the worker folds
+    those changes in (see app.listing.totals). On SQLite a batch migration that rebuilds
+    the `listing` table drops its triggers: such a migration must create them again.
+    """
+
+    __tablename__ = "listing_totals"
+
+    id: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
+    unfinalised: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+
+
+class ListingTotalsChange(db.Model):
+    """A change to ListingTotals not folded in yet (PostgreSQL's triggers write these)."""
+
+    __tablename__ = "listing_totals_change"
+
+    id: so.Mapped[int] = so.mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    )
+    change: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+
+
+class ListingPrefix(db.Model):
+    """Prefix lengths that occur in the list, so a lookup probes only those."""
+
+    __tablename__ = "listing_prefix"
+
+    version: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
+    prefix_len: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
