@@ -10,10 +10,16 @@ from app.listing.addresses import (
     AddressError,
     containing_keys,
     network_key,
+    parse_address,
     parse_network,
     parse_network_key,
     parse_sender_address,
 )
+
+
+def random_ipv4_network(rng: random.Random, prefix_len: int) -> ipaddress.IPv4Network:
+    value = rng.getrandbits(32) >> (32 - prefix_len) << (32 - prefix_len) if prefix_len else 0
+    return ipaddress.IPv4Network((value, prefix_len))
 
 
 @pytest.mark.parametrize(
@@ -86,6 +92,44 @@ def test_operators_list_addresses_or_ranges(bare_app, text, expected):
         assert str(parse_network(text)) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("::ffff:203.0.113.7", "203.0.113.7/32"),
+        ("::ffff:203.0.113.0/120", "203.0.113.0/24"),
+        ("::ffff:198.51.100.128/121", "198.51.100.128/25"),
+        ("::ffff:0:0/96", "0.0.0.0/0"),
+    ],
+)
+def test_ipv4_mapped_range_is_listed_as_ipv4(text, expected):
+    assert parse_network(text) == ipaddress.ip_network(expected)
+
+
+def test_every_ipv4_network_written_as_ipv4_mapped_is_listed_as_itself():
+    rng = random.Random(96)
+    for prefix_len in range(33):
+        network = random_ipv4_network(rng, prefix_len)
+        mapped = f"::ffff:{network.network_address}/{96 + prefix_len}"
+        assert parse_network(mapped) == network
+        assert parse_network_key(mapped) == (str(network), network_key(network))
+
+
+def test_an_ipv4_sender_is_blocked_by_an_ipv4_mapped_listing():
+    listed = parse_network("::ffff:203.0.113.0/120")
+    sender = parse_address("203.0.113.7")
+    assert containing_keys(sender, [listed.prefixlen]) == [network_key(listed)]
+
+
+@pytest.mark.parametrize("text", ["::fffe:0:0/95", "64:ff9b::/96", "::203.0.113.7", "::/96"])
+def test_ipv6_ranges_beside_the_ipv4_mapped_block_stay_ipv6(text):
+    assert parse_network(text) == ipaddress.IPv6Network(text)
+
+
+def test_an_ipv4_mapped_range_with_host_bits_suggests_the_ipv4_network():
+    with pytest.raises(AddressError, match=re.escape("did you mean 203.0.113.0/24?")):
+        parse_network("::ffff:203.0.113.5/120")
+
+
 def test_a_range_with_host_bits_suggests_the_network(bare_app):
     suggestion = re.escape("did you mean 192.0.2.0/24?")
     with bare_app.app_context(), pytest.raises(AddressError, match=suggestion):
@@ -113,6 +157,7 @@ def test_containing_keys_mask_the_address_to_each_prefix():
         "100.64.0.0/10",
         "2001:db8::/32",
         "::ffff:203.0.113.7",
+        "::ffff:203.0.113.0/120",
         "[198.51.100.9]",
     ],
 )
@@ -133,7 +178,17 @@ def test_the_fast_import_reading_agrees_on_random_networks():
 
 
 @pytest.mark.parametrize(
-    "text", ["01.2.3.4", "1.2.3.4/33", "256.1.1.1", "192.0.2.1/24", "1.2.3", "1.2.3.4/", ""]
+    "text",
+    [
+        "01.2.3.4",
+        "1.2.3.4/33",
+        "256.1.1.1",
+        "192.0.2.1/24",
+        "1.2.3",
+        "1.2.3.4/",
+        "::ffff:203.0.113.5/120",
+        "",
+    ],
 )
 def test_the_fast_import_reading_refuses_what_parse_network_refuses(text):
     with pytest.raises(AddressError) as fast:
