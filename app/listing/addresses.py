@@ -152,6 +152,6 @@ def containing_keys(address: IPAddress, prefix_lens: list[int]) -> list[NetworkK
     width = bits // 8
     keys = []
     for prefix_len in prefix_lens:
-        start = (value >> (bits - prefix_len)) << (bits - prefix_len) if prefix_len else 0
+        start = (value >> (bits - prefix_len)) << (bits - prefix_len)
         keys.append(NetworkKey(address.version, prefix_len, start.to_bytes(width, "big")))
     return keys
