@@ -58,7 +58,7 @@ def new_nonce() -> str:
 def _serializer(salt: str) -> URLSafeTimedSerializer:
     config = current_app.config
     # itsdangerous tries every key and signs with the last, so the current key goes last.
-    keys = [*config.get("SECRET_KEY_FALLBACKS", []), config["SECRET_KEY"]]
+    keys = [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
     return URLSafeTimedSerializer(keys, salt=salt)
 
 

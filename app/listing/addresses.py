@@ -24,6 +24,15 @@ class NetworkKey(NamedTuple):
     net_start: bytes
 
 
+def _mapped_ipv4(address: IPAddress, prefix_len: int) -> ipaddress.IPv4Network | None:
+    """The IPv4 network that `address`/`prefix_len` writes as IPv4-mapped IPv6, if it does."""
+    # Dual-stack software writes an IPv4 peer as ::ffff:a.b.c.d; kept as IPv6 it never matches.
+    # A network that starts in ::ffff:0:0/96 is at least a /96: bit 96 (ffff's last) is set.
+    if not isinstance(address, ipaddress.IPv6Address) or address.ipv4_mapped is None:
+        return None
+    return ipaddress.IPv4Network((int(address.ipv4_mapped), prefix_len - 96))
+
+
 def _unwrap(text: str) -> str:
     # Bounces print the address as [203.0.113.7]; accept it as copied.
     text = text.strip()
@@ -47,11 +56,10 @@ def parse_address(text: str) -> IPAddress:
         raise AddressError(
             _l("This is not an IP address. Enter numbers such as 203.0.113.7, not a host name.")
         ) from None
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.scope_id:
-            raise AddressError(_l("Enter the address without a zone index."))
-        if address.ipv4_mapped:
-            return address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
+        raise AddressError(_l("Enter the address without a zone index."))
+    if mapped := _mapped_ipv4(address, address.max_prefixlen):
+        return mapped.network_address
     return address
 
 
@@ -92,7 +100,10 @@ def parse_sender_address(text: str, *, allow_non_global: bool = False) -> IPAddr
 
 
 def parse_network(text: str) -> IPNetwork:
-    """An address or CIDR range, as operators type it; host bits must be zero."""
+    """An address or CIDR range, as operators type it; host bits must be zero.
+
+    A range inside ::ffff:0:0/96 (IPv4-mapped) becomes the IPv4 range it stands for.
+    """
     text = _unwrap(text)
     if not text:
         raise AddressError("enter an address or a CIDR range")
@@ -101,12 +112,10 @@ def parse_network(text: str) -> IPNetwork:
     except ValueError as exc:
         if "has host bits set" in str(exc):
             loose = ipaddress.ip_network(text, strict=False)
-            raise AddressError(f"{text} has host bits set; did you mean {loose}?") from None
+            suggestion = _mapped_ipv4(loose.network_address, loose.prefixlen) or loose
+            raise AddressError(f"{text} has host bits set; did you mean {suggestion}?") from None
         raise AddressError(f"{text!r} is not an IP address or CIDR range") from None
-    mapped = isinstance(network, ipaddress.IPv6Network) and network.network_address.ipv4_mapped
-    if mapped and network.prefixlen == 128:
-        return ipaddress.ip_network(mapped)
-    return network
+    return _mapped_ipv4(network.network_address, network.prefixlen) or network
 
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -143,6 +152,6 @@ def containing_keys(address: IPAddress, prefix_lens: list[int]) -> list[NetworkK
     width = bits // 8
     keys = []
     for prefix_len in prefix_lens:
-        start = (value >> (bits - prefix_len)) << (bits - prefix_len) if prefix_len else 0
+        start = (value >> (bits - prefix_len)) << (bits - prefix_len)
         keys.append(NetworkKey(address.version, prefix_len, start.to_bytes(width, "big")))
     return keys
