@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
@@ -79,3 +80,30 @@ def test_0002_backfills_changed_at_and_0007_counts_existing_rows(app):
         assert listing_totals.unfinalised() == 1
         db.session.execute(sa.update(Listing).values(removed_at=REMOVED))
         assert listing_totals.unfinalised() == 0
+        # 0008 kept the request (and the listing's reference to it) through the rebuild.
+        from app.models import DelistRequest, RequestStatus
+
+        kept = db.session.scalars(sa.select(DelistRequest)).one()
+        assert (kept.public_id, kept.status) == ("request-id-0001", RequestStatus.SCHEDULED)
+        assert rows[0].removal_request_id == kept.id
+
+
+def test_0008_refuses_an_unknown_status_and_downgrades_cleanly(app):
+    bad = sa.text(
+        "INSERT INTO delist_request (public_id, email, ip, status, locale, created_at)"
+        " VALUES ('request-id-0002', 'a@example.com', '192.0.2.3', 'approved', 'en', :at)"
+    )
+    with app.app_context():
+        at = {"at": LISTED.replace(tzinfo=None)}
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(bad, at)
+        db.session.rollback()
+        downgrade(revision="0007")
+        db.session.execute(bad, at)  # no check before 0008
+        db.session.execute(sa.text("DELETE FROM delist_request"))
+        db.session.commit()
+        upgrade()
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).select_from(sa.table("delist_request")))
+            == 0
+        )

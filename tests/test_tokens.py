@@ -178,10 +178,10 @@ def test_new_links_are_signed_with_the_current_key_not_a_fallback(tmp_path):
     [(TokenError.invalid(), "invalid"), (TokenError.expired(), "expired")],
 )
 def test_an_unusable_link_says_why(error, reason):
-    assert (error.reason, str(error), error.request) == (reason, reason, None)
+    assert (error.reason, str(error), error.delist_request) == (reason, reason, None)
 
 
 def test_a_used_link_says_which_request_used_it():
     delist_request = object()
     error = TokenError.used(delist_request)
-    assert (error.reason, str(error), error.request) == ("used", "used", delist_request)
+    assert (error.reason, str(error), error.delist_request) == ("used", "used", delist_request)
