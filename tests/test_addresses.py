@@ -290,3 +290,10 @@ def test_the_fast_import_reading_refuses_what_parse_network_refuses(text):
     with pytest.raises(AddressError) as slow:
         parse_network(text)
     assert str(fast.value) == str(slow.value)
+
+
+def test_a_network_with_a_zone_index_is_refused_like_an_address_with_one():
+    with pytest.raises(AddressError, match="zone index"):
+        parse_network("fe80::1%eth0")
+    with pytest.raises(AddressError):
+        parse_address("fe80::1%eth0")

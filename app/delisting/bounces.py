@@ -13,6 +13,8 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 
+from app.listing.addresses import unmapped
+
 MAX_BOUNCE_LENGTH = 50_000
 # An enhanced status code (RFC 3463), with the basic code before it when there is one.
 CODE_RE = re.compile(r"(?<![\w.])(?:([245][0-9]{2})[ -])?([245]\.[0-9]{1,3}\.[0-9]{1,3})(?![\w.])")
@@ -33,11 +35,9 @@ class BounceFacts:
 def _address(text: str) -> str | None:
     """The text as an IP address that could have sent mail, or None."""
     try:
-        address = ipaddress.ip_address(text)
+        address = unmapped(ipaddress.ip_address(text))
     except ValueError:
         return None
-    if address.version == 6 and address.ipv4_mapped:
-        address = address.ipv4_mapped
     if address.is_loopback or address.is_unspecified or address.is_link_local:
         return None
     if address.is_multicast:

@@ -8,11 +8,13 @@ from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 
+from app.core.errors import Invalid
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class AddressError(ValueError):
+class AddressError(Invalid):
     """Input that is not an acceptable address; str() is a message for people."""
 
 
@@ -31,6 +33,12 @@ def _mapped_ipv4(address: IPAddress, prefix_len: int) -> ipaddress.IPv4Network |
     if not isinstance(address, ipaddress.IPv6Address) or address.ipv4_mapped is None:
         return None
     return ipaddress.IPv4Network((int(address.ipv4_mapped), prefix_len - 96))
+
+
+def unmapped(address: IPAddress) -> IPAddress:
+    """The address itself, or the IPv4 address an IPv4-mapped IPv6 address stands for."""
+    mapped = _mapped_ipv4(address, address.max_prefixlen)
+    return mapped.network_address if mapped else address
 
 
 def _unwrap(text: str) -> str:
@@ -58,9 +66,7 @@ def parse_address(text: str) -> IPAddress:
         ) from None
     if isinstance(address, ipaddress.IPv6Address) and address.scope_id:
         raise AddressError(_l("Enter the address without a zone index."))
-    if mapped := _mapped_ipv4(address, address.max_prefixlen):
-        return mapped.network_address
-    return address
+    return unmapped(address)
 
 
 DOCUMENTATION_NETWORKS = tuple(
@@ -107,6 +113,8 @@ def parse_network(text: str) -> IPNetwork:
     text = _unwrap(text)
     if not text:
         raise AddressError("enter an address or a CIDR range")
+    if "%" in text:  # a zone index names a link on one host, never a network to list
+        raise AddressError(f"{text!r}: give the address without a zone index")
     try:
         network = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask
 
 from app.core.clock import utcnow
+from app.listing.addresses import unmapped
 from app.listing.rejection import reject_reply
 from app.policy import index as policy_index
 
@@ -54,11 +55,9 @@ class PolicyService:
             return self.refuse_malformed(f"unknown request type {attributes.get(b'request')!r}")
         raw = attributes.get(b"client_address", b"")
         try:
-            address = ipaddress.ip_address(raw.decode("ascii"))
+            address = unmapped(ipaddress.ip_address(raw.decode("ascii")))
         except (UnicodeDecodeError, ValueError):
             return DUNNO  # "unknown" or empty: nothing to look up
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
         if self.snapshot.index.lookup(address, time.time()) is None:
             return DUNNO
         self.rejected += 1
