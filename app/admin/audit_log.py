@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from flask import Response, render_template, request, stream_with_context
 
 from app.admin import bp
+from app.core import csv_text
 from app.core.paging import newest_first
 from app.extensions import db
 from app.models import AuditEvent
@@ -35,36 +35,31 @@ def audit_log():
     return render_template("admin/audit.html", page=page, filters=filters)
 
 
+CSV_COLUMNS = (
+    AuditEvent.id,
+    AuditEvent.at,
+    AuditEvent.actor,
+    AuditEvent.action,
+    AuditEvent.listing_id,
+    AuditEvent.request_id,
+    AuditEvent.client_address,
+    AuditEvent.detail,
+)
+
+
+def _csv_rows(statement: sa.Select) -> Iterator[list[object]]:
+    plain = statement.with_only_columns(*CSV_COLUMNS).order_by(AuditEvent.id)
+    # Plain rows on the connection, a batch at a time: the trail can be millions long.
+    for row in db.session.connection().execute(plain.execution_options(yield_per=5000)):
+        yield [row.id, row.at.isoformat(), *row[2:]]
+
+
 @bp.get("/audit.csv")
-def audit_csv():
+def audit_csv() -> Response:
     statement, _ = _filtered()
-    columns = (
-        AuditEvent.id,
-        AuditEvent.at,
-        AuditEvent.actor,
-        AuditEvent.action,
-        AuditEvent.listing_id,
-        AuditEvent.request_id,
-        AuditEvent.client_address,
-        AuditEvent.detail,
-    )
-    plain = statement.with_only_columns(*columns).order_by(AuditEvent.id)
-
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow([column.key for column in columns])
-        rows = db.session.connection().execute(plain.execution_options(yield_per=5000))
-        for row in rows:
-            writer.writerow([row.id, row.at.isoformat(), *row[2:]])
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
+    chunks = csv_text.csv_chunks([column.key for column in CSV_COLUMNS], _csv_rows(statement))
     return Response(
-        stream_with_context(generate()),
+        stream_with_context(chunks),
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=audit.csv"},
     )

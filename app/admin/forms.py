@@ -1,10 +1,14 @@
 """Operator forms."""
 
+from __future__ import annotations
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, PasswordField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, ValidationError
 
+from app.listing.addresses import AddressError, IPNetwork, parse_network
+from app.listing.blocklist import MAX_REASON_LENGTH
 from app.web.forms import Form
 
 
@@ -35,7 +39,7 @@ class ListingForm(Form):
     )
     reason = StringField(
         _l("Reason"),
-        validators=[InputRequired(), Length(max=500)],
+        validators=[InputRequired(), Length(max=MAX_REASON_LENGTH)],
         description=_l("Shown to senders who look the address up."),
     )
     notes = TextAreaField(
@@ -45,11 +49,19 @@ class ListingForm(Form):
     )
     submit = SubmitField(_l("Add listing"))
 
+    parsed: IPNetwork | None = None  # set by validate_network
+
+    def validate_network(self, field: StringField) -> None:
+        try:
+            self.parsed = parse_network(field.data or "")
+        except AddressError as exc:
+            raise ValidationError(str(exc)) from None
+
 
 class ActionForm(Form):
     """An admin action on one record; the reason goes into the audit log."""
 
-    why = StringField(_l("Why"), validators=[InputRequired(), Length(max=500)])
+    why = StringField(_l("Why"), validators=[InputRequired(), Length(max=MAX_REASON_LENGTH)])
     submit = SubmitField(_l("Confirm"))
 
 

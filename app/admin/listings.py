@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
@@ -16,9 +15,9 @@ from app.core.clock import utcnow
 from app.delisting import review
 from app.extensions import db
 from app.listing import blocklist
-from app.listing.addresses import AddressError, NetworkKey, parse_network
-from app.listing.search import STATES, SearchError, search
-from app.models import AuditEvent, DelistRequest, Listing
+from app.listing.addresses import parse_network
+from app.listing.search import STATES, SearchError, history, search
+from app.models import Listing
 
 
 @bp.get("/listings")
@@ -47,30 +46,10 @@ def listings():
 @bp.get("/listings/<int:listing_id>")
 def listing(listing_id: int):
     item = db.get_or_404(Listing, listing_id)
-    history = db.session.scalars(
-        sa.select(AuditEvent)
-        .where(AuditEvent.listing_id == item.id)
-        .order_by(AuditEvent.at, AuditEvent.id)
-    ).all()
-    requests = db.session.scalars(
-        sa.select(DelistRequest)
-        .where(DelistRequest.listing_id == item.id)
-        .order_by(DelistRequest.id.desc())
-    ).all()
-    same_network = db.session.scalars(
-        sa.select(Listing)
-        .where(
-            blocklist.same_network(NetworkKey(item.version, item.prefix_len, item.net_start)),
-            Listing.id != item.id,
-        )
-        .order_by(Listing.id.desc())
-    ).all()
     return render_template(
         "admin/listing.html",
         item=item,
-        history=history,
-        requests=requests,
-        same_network=same_network,
+        history=history(item),
         now=utcnow(),
         form=ActionForm(),
     )
@@ -79,17 +58,12 @@ def listing(listing_id: int):
 @bp.route("/listings/new", methods=["GET", "POST"])
 def listing_new():
     form = ListingForm(network=request.args.get("network", ""))
-    if not form.validate_on_submit():
+    if not form.validate_on_submit() or form.parsed is None:
         status = 400 if request.method == "POST" else 200
         return render_template("admin/listing_new.html", form=form), status
-    try:
-        network = parse_network(form.network.data)
-    except AddressError as exc:
-        form.network.errors.append(str(exc))
-        return render_template("admin/listing_new.html", form=form), 400
     result = blocklist.add_listing(
-        network,
-        form.reason.data.strip(),
+        form.parsed,
+        form.reason.data,
         actor=operator_actor(),
         now=utcnow(),
         notes=form.notes.data.strip() or None,

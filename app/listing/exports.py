@@ -6,8 +6,6 @@ reader (rbldnsd re-reading on mtime, Postfix, a cron job) never sees half a file
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -16,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from app.core import csv_text
 from app.listing import blocklist
 from app.listing.rejection import lookup_url, reject_reply
 from app.models import Listing
@@ -50,22 +49,21 @@ def atomic_writer(path: Path) -> Iterator[IO[str]]:
         raise
 
 
-def csv_chunks(now: datetime, counts: dict[int, int] | None = None) -> Iterator[str]:
-    """The active list as CSV text, in chunks of about 64 KiB (for streaming)."""
-    counts = counts if counts is not None else {4: 0, 6: 0}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["network", "reason", "source", "listed_at", "removal_effective_at"])
+CSV_HEADER = ("network", "reason", "source", "listed_at", "removal_effective_at")
+
+
+def _csv_rows(now: datetime, counts: dict[int, int]) -> Iterator[tuple[str, ...]]:
     columns = (Listing.reason, Listing.source, Listing.listed_at)
     for row in blocklist.active_listings(now, *columns):
         removal = row.removal_effective_at.isoformat() if row.removal_effective_at else ""
-        writer.writerow((row.network, row.reason, row.source, row.listed_at.isoformat(), removal))
         counts[row.version] += 1
-        if buffer.tell() > 64 * 1024:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+        yield (row.network, row.reason, row.source, row.listed_at.isoformat(), removal)
+
+
+def csv_chunks(now: datetime, counts: dict[int, int] | None = None) -> Iterator[str]:
+    """The active list as CSV text, in chunks (for streaming); `counts` counts per IP version."""
+    counts = counts if counts is not None else {4: 0, 6: 0}
+    return csv_text.csv_chunks(CSV_HEADER, _csv_rows(now, counts))
 
 
 def write_csv(out: IO[str], now: datetime) -> dict[int, int]:

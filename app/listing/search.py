@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from app.core.errors import Invalid
 from app.core.paging import Page, newest_first
-from app.listing.addresses import AddressError, containing_keys, parse_address, parse_network
+from app.extensions import db
+from app.listing.addresses import (
+    AddressError,
+    NetworkKey,
+    containing_keys,
+    parse_address,
+    parse_network,
+)
 from app.listing.blocklist import prefix_lengths, same_network
-from app.models import Listing
+from app.models import AuditEvent, DelistRequest, Listing
 
 STATES = ("active", "scheduled", "removed", "all")
 
@@ -77,6 +86,36 @@ def _state(state: str, now: datetime) -> sa.ColumnElement[bool]:
     if state == "removed":
         return sa.not_(Listing.in_force_at(now))
     return sa.true()
+
+
+@dataclass(frozen=True)
+class History:
+    """What an operator reads on a listing's page besides the listing itself."""
+
+    events: Sequence[AuditEvent]  # oldest first
+    requests: Sequence[DelistRequest]  # newest first
+    same_network: Sequence[Listing]  # earlier and later listings of exactly this network
+
+
+def history(listing: Listing) -> History:
+    key = NetworkKey(listing.version, listing.prefix_len, listing.net_start)
+    return History(
+        events=db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.listing_id == listing.id)
+            .order_by(AuditEvent.at, AuditEvent.id)
+        ).all(),
+        requests=db.session.scalars(
+            sa.select(DelistRequest)
+            .where(DelistRequest.listing_id == listing.id)
+            .order_by(DelistRequest.id.desc())
+        ).all(),
+        same_network=db.session.scalars(
+            sa.select(Listing)
+            .where(same_network(key), Listing.id != listing.id)
+            .order_by(Listing.id.desc())
+        ).all(),
+    )
 
 
 def search(q: str, state: str, after: int | None, now: datetime) -> Page:
