@@ -1,4 +1,7 @@
-"""JSON API for machines: is this IP listed?"""
+"""JSON API for machines: is this IP listed? (and its OpenAPI description).
+
+An edge: may import the domain packages, app.core and app.web, never another edge.
+"""
 
 from flask import Blueprint
 

@@ -1,4 +1,7 @@
-"""Sender pages: the form, the confirmation link, the request status page."""
+"""Sender pages: the form, the confirmation link, the request status page, help and lookup.
+
+An edge: may import the domain packages, app.core and app.web, never another edge.
+"""
 
 from flask import Blueprint
 
