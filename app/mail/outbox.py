@@ -6,6 +6,10 @@ and a worker that dies mid-send leaves a claim that expires and is retried. On
 PostgreSQL the candidate is picked `FOR UPDATE SKIP LOCKED`, so workers pass over
 each other's rows instead of racing for the same one; SQLite has one writer at a
 time, and there the conditional UPDATE alone decides.
+
+`enqueue` and the other writers join the caller's transaction. `deliver_due` is the
+worker's delivery job: called with no transaction open, it commits each claim before
+sending (so the lease is seen by other workers) and each outcome after it.
 """
 
 from __future__ import annotations
