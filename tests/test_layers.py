@@ -69,4 +69,6 @@ def test_a_package_imports_only_the_layers_below_it(package):
 def test_every_package_says_what_it_holds_and_may_import():
     for init in sorted(APP.glob("*/__init__.py")):
         doc = ast.get_docstring(ast.parse(init.read_text())) or ""
-        assert "import" in doc.lower(), f"{init.parent.name}: the docstring says nothing of its imports"
+        assert "import" in doc.lower(), (
+            f"{init.parent.name}: the docstring says nothing of its imports"
+        )
