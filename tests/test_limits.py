@@ -84,6 +84,35 @@ def test_one_address_gets_at_most_the_daily_number_of_mails(app, client):
     )
 
 
+@pytest.mark.parametrize("app_overrides", [{"MAIL_PER_RECIPIENT_PER_DAY": 3}])
+def test_one_mailbox_gets_at_most_the_daily_number_of_mails_however_it_is_written(app, client):
+    spellings = [
+        "Bomb@example.com",
+        "bOmb@example.com",
+        "BOMB@EXAMPLE.COM",
+        "bomb+1@example.com",
+        "Bomb+news@Example.com",
+    ]
+    ips = [f"198.51.100.{i}" for i in range(1, 6)]
+    add_listings(app, *ips)
+    statuses = [
+        submit_form(client, email, ip).status_code for email, ip in zip(spellings, ips, strict=True)
+    ]
+    assert statuses == [200, 200, 200, 429, 429]
+    with app.app_context():
+        sent_to = db.session.scalars(sa.select(OutboxMessage.recipient)).all()
+    # Each mail goes to the address as typed (the domain normalised, as always).
+    assert sorted(to.split("@")[0] for to in sent_to) == sorted(["Bomb", "bOmb", "BOMB"])
+
+
+def test_a_tag_or_other_case_does_not_skip_the_resend_interval(app, client):
+    add_listings(app, "203.0.113.7")
+    assert submit_form(client, "bomb@example.com", "203.0.113.7").status_code == 200
+    for email in ("BOMB@example.com", "bomb+2@example.com"):
+        assert submit_form(client, email, "203.0.113.7").status_code == 429
+    assert count(app, OutboxMessage) == 1
+
+
 def limited_app(app_overrides):
     return {"RATELIMIT_KEY_PREFIX": secrets.token_hex(4), **app_overrides}
 

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
 from app.mail import outbox as outbox_service
+from app.mail.mailbox import mailbox
 from app.models import OutboxMessage
 from tests.conftest import CONFIRM_LINK_RE, T0, add_listings, run_worker, submit_form
 
@@ -193,3 +194,17 @@ def test_on_postgresql_a_worker_skips_a_message_another_worker_holds(
     finally:
         other_worker.dispose()
     assert outbox(app)[0].status == "queued"  # left for the next pass, not lost
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("Bomb@Example.com", "bomb@example.com"),
+        ("bomb+news@example.com", "bomb@example.com"),
+        ("bomb+a+b@example.com", "bomb@example.com"),
+        (" plain@example.org ", "plain@example.org"),
+        ("no-at-sign", "no-at-sign"),
+    ],
+)
+def test_one_mailbox_however_its_address_is_written(address, expected):
+    assert mailbox(address) == expected

@@ -107,3 +107,25 @@ def test_0008_refuses_an_unknown_status_and_downgrades_cleanly(app):
             db.session.scalar(sa.select(sa.func.count()).select_from(sa.table("delist_request")))
             == 0
         )
+
+
+def test_0009_fills_in_the_mailbox_of_mail_already_queued(app):
+    with app.app_context():
+        downgrade(revision="0008")
+        db.session.execute(
+            sa.text(
+                "INSERT INTO outbox_message (kind, recipient, subject, body_text, body_html,"
+                " message_id, status, attempts, next_attempt_at, created_at) VALUES"
+                " ('confirmation', :to, 's', 't', 'h', :mid, 'sent', 1, :at, :at)"
+            ),
+            [
+                {"to": to, "mid": f"<{n}@example.net>", "at": LISTED.replace(tzinfo=None)}
+                for n, to in enumerate(["Bomb+1@Example.com", "plain@example.org"])
+            ],
+        )
+        db.session.commit()
+        upgrade()
+        mailboxes = db.session.scalars(
+            sa.text("SELECT recipient_mailbox FROM outbox_message ORDER BY id")
+        ).all()
+        assert mailboxes == ["bomb@example.com", "plain@example.org"]

@@ -234,6 +234,7 @@ def _message(status: str, kind: str) -> OutboxMessage:
     message = OutboxMessage(
         kind=kind,
         recipient="rules@example.org",
+        recipient_mailbox="rules@example.org",
         subject="s",
         body_text="t",
         body_html="h",

@@ -11,6 +11,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.listing.addresses import IPAddress
+from app.mail.mailbox import mailbox
 from app.models import (
     OPEN_REQUEST_STATUSES,
     REMOVING_STATUSES,
@@ -25,7 +26,7 @@ _MAILS_TODAY = (
     sa.select(sa.func.count())
     .select_from(OutboxMessage)
     .where(
-        OutboxMessage.recipient == sa.bindparam("email"),
+        OutboxMessage.recipient_mailbox == sa.bindparam("mailbox"),
         OutboxMessage.created_at > sa.bindparam("day_ago"),
         OutboxMessage.kind == "confirmation",
     )
@@ -61,7 +62,7 @@ class Standing:
 def _parameters(email: str, ip: str, now: datetime) -> dict[str, Any]:
     window = timedelta(days=current_app.config["SELF_DELIST_WINDOW_DAYS"])
     return {
-        "email": email,
+        "mailbox": mailbox(email),
         "ip": ip,
         "day_ago": now - timedelta(days=1),
         "window_start": now - window,

@@ -28,6 +28,7 @@ from app.core import audit, security_log
 from app.core.actor import WORKER, Actor
 from app.core.errors import NotAllowed
 from app.extensions import db
+from app.mail.mailbox import mailbox
 from app.mail.transport import DeliveryError, SmtpTransport, build_message
 from app.models import DelistRequest, OutboxMessage
 
@@ -57,6 +58,7 @@ def enqueue(
         kind=kind,
         request_id=delist_request.id if delist_request else None,
         recipient=recipient,
+        recipient_mailbox=mailbox(recipient),
         subject=subject,
         body_text=body_text,
         body_html=body_html,
@@ -87,10 +89,10 @@ def cancel_unsent(delist_request: DelistRequest, kind: str) -> int:
 
 
 def last_mail_to(recipient: str, delist_request: DelistRequest) -> datetime | None:
-    """When a message for `delist_request` was last queued for `recipient`."""
+    """When a message for `delist_request` was last queued for `recipient`'s mailbox."""
     return db.session.scalar(
         sa.select(sa.func.max(OutboxMessage.created_at)).where(
-            OutboxMessage.recipient == recipient,
+            OutboxMessage.recipient_mailbox == mailbox(recipient),
             OutboxMessage.request_id == delist_request.id,
         )
     )
@@ -226,6 +228,7 @@ def resend(message: OutboxMessage, *, actor: Actor, now: datetime) -> OutboxMess
             kind=message.kind,
             request_id=message.request_id,
             recipient=message.recipient,
+            recipient_mailbox=message.recipient_mailbox,
             subject=message.subject,
             body_text=message.body_text,
             body_html=message.body_html,

@@ -21,6 +21,8 @@ class OutboxMessage(db.Model):
     kind: so.Mapped[str] = so.mapped_column(sa.String(40))
     request_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("delist_request.id"))
     recipient: so.Mapped[str] = so.mapped_column(sa.String(254))
+    # The recipient as one mailbox (app.mail.mailbox): what the per-recipient limits count.
+    recipient_mailbox: so.Mapped[str] = so.mapped_column(sa.String(254))
     subject: so.Mapped[str] = so.mapped_column(sa.String(255))
     body_text: so.Mapped[str] = so.mapped_column(sa.Text)
     body_html: so.Mapped[str] = so.mapped_column(sa.Text)
@@ -38,7 +40,7 @@ class OutboxMessage(db.Model):
 
     __table_args__ = (
         sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),
-        sa.Index("ix_outbox_message_recipient_created", "recipient", "created_at"),
+        sa.Index("ix_outbox_message_mailbox_created", "recipient_mailbox", "created_at"),
         sa.Index("ix_outbox_message_request", "request_id"),
     )
 
