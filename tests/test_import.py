@@ -126,3 +126,25 @@ def test_imported_rows_carry_the_exact_times(ctx, time_machine):
     db.session.expire_all()
     rows = db.session.scalars(sa.select(Listing)).all()
     assert {(row.listed_at, row.changed_at) for row in rows} == {(T0, started)}
+
+
+def test_lines_ending_in_a_lone_carriage_return_are_read_as_lines(ctx):
+    data = b"network,reason\r192.0.2.1,Spam\r192.0.2.2,Spam\r"
+    report = run(importer.decode(data))
+    assert (report.added, report.rejected) == (2, [])
+    plain = run(importer.decode(b"192.0.2.3\r192.0.2.4\r"))
+    assert plain.added == 2
+
+
+def test_a_field_too_large_for_any_reason_is_one_clear_error_naming_its_line(ctx):
+    data = ("network,reason\n192.0.2.1,Spam\n192.0.2.2," + "x" * 200_000 + "\n").encode()
+    with pytest.raises(importer.ImportFileError, match="line 3"):
+        run(importer.decode(data))
+
+
+def test_the_cli_and_the_admin_upload_say_so_without_a_traceback(app, runner, tmp_path):
+    big = tmp_path / "big.csv"
+    big.write_bytes(("network,reason\n192.0.2.2," + "x" * 200_000 + "\n").encode())
+    result = runner.invoke(args=["blocklist", "import", str(big)])
+    assert result.exit_code == 2
+    assert "line 2" in result.output and "Traceback" not in result.output

@@ -14,14 +14,8 @@ from app.listing import exports, importer
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 
-@bp.route("/import", methods=["GET", "POST"])
-def import_page():
-    if request.method == "POST":
-        request.max_content_length = MAX_UPLOAD_BYTES  # larger than any other form
-    form = ImportForm()
-    if not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
-        return render_template("admin/import.html", form=form, report=None), status
+def _import(form: ImportForm) -> importer.ImportReport:
+    """Import the uploaded file and commit it; then refresh the planner's statistics."""
     report = importer.import_listings(
         importer.read_entries(importer.decode(form.file.data.read())),
         reason=form.reason.data.strip() or None,
@@ -32,6 +26,23 @@ def import_page():
     db.session.commit()
     importer.refresh_statistics_if_needed(report)
     db.session.commit()
+    return report
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_page():
+    if request.method == "POST":
+        request.max_content_length = MAX_UPLOAD_BYTES  # larger than any other form
+    form = ImportForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("admin/import.html", form=form, report=None), status
+    try:
+        report = _import(form)
+    except importer.ImportFileError as exc:
+        db.session.rollback()
+        form.file.errors.append(f"Nothing was imported: {exc}")
+        return render_template("admin/import.html", form=form, report=None), 400
     return render_template("admin/import.html", form=ImportForm(formdata=None), report=report)
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from app.core.actor import Actor
+from app.core.errors import DomainError
 from app.listing.addresses import AddressError, parse_network
 
 
@@ -37,11 +38,13 @@ def parsed_network(text: str):
 
 
 class CommandGroup(AppGroup):
-    """Database trouble (down, or a schema behind the code) is one clear line, not a traceback."""
+    """A refusal or database trouble (down, or a schema behind the code) is one clear line."""
 
-    def invoke(self, ctx):
+    def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except DomainError as exc:
+            raise InputError(str(exc)) from None
         except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
             raise click.ClickException(
                 f"database error: {exc.orig}. Is the database reachable, and is its schema "

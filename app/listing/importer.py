@@ -63,26 +63,44 @@ class Entry:
     notes: str | None
 
 
+class ImportFileError(Invalid):
+    """A file that cannot be read as a list at all (not one bad line); str() says where."""
+
+
 def read_entries(lines: Iterable[str]) -> Iterator[Entry]:
-    """Entries from a plain list (one per line, # comments) or a CSV with a network column."""
+    """Entries from a plain list (one per line, # comments) or a CSV with a network column.
+
+    Raises ImportFileError when the CSV itself is broken (a field longer than any reason
+    could be, a quote never closed), naming the line.
+    """
     lines = iter(lines)
     first = next(lines, None)
     if first is None:
         return
-    header = [cell.strip().lower() for cell in next(csv.reader([first]))]
+    try:
+        header = [cell.strip().lower() for cell in next(csv.reader([first]))]
+    except csv.Error as exc:
+        raise ImportFileError(f"line 1: {exc}") from None
     if "network" in header:
-        reader = csv.DictReader(
-            (line for line in lines), fieldnames=header, restkey="_extra", restval=""
-        )
-        for line_no, row in enumerate(reader, start=2):
-            text = (row.get("network") or "").strip()
-            if text and not text.startswith("#"):
-                yield Entry(line_no, text, _clean(row.get("reason")), _clean(row.get("notes")))
+        yield from _csv_entries(lines, header)
         return
     for line_no, line in enumerate([first, *lines], start=1):
         text = line.split("#", 1)[0].split(";", 1)[0].strip()
         if text:
             yield Entry(line_no, text, None, None)
+
+
+def _csv_entries(lines: Iterator[str], header: list[str]) -> Iterator[Entry]:
+    reader = csv.DictReader(lines, fieldnames=header, restkey="_extra", restval="")
+    try:
+        for row in reader:
+            line_no = reader.line_num + 1  # the header line came before the reader
+            text = (row.get("network") or "").strip()
+            if text and not text.startswith("#"):
+                yield Entry(line_no, text, _clean(row.get("reason")), _clean(row.get("notes")))
+    except csv.Error as exc:
+        # The reader counts the lines it finished: the header and the broken one are not.
+        raise ImportFileError(f"line {reader.line_num + 2}: {exc}") from None
 
 
 def _clean(value: str | None) -> str | None:
@@ -96,7 +114,8 @@ def decode(data: bytes) -> Iterator[str]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    return iter(io.StringIO(text))
+    # Universal newlines: files from old Mac tools end their lines with a lone CR.
+    return iter(io.StringIO(text, newline=None))
 
 
 def import_listings(
