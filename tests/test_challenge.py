@@ -16,7 +16,7 @@ from app.cli import worker
 from app.core.clock import utcnow
 from app.extensions import db
 from app.models import DelistRequest, OutboxMessage, SpentChallenge
-from tests.conftest import T0, add_listings, csrf_token, page_text
+from tests.conftest import T0, add_listings, csrf_token, page_text, run_at_once
 
 CHALLENGE_RE = re.compile(r"data-challenge='([^']+)'")
 
@@ -223,3 +223,25 @@ def test_any_payload_is_refused_cleanly(app, client, listed, payload):
     response = send(client, token, payload)
     assert response.status_code == 400
     assert stored(app) == (0, 0)
+
+
+def test_answers_spent_by_racing_submissions_stay_spent(app, listed):
+    """Submissions racing for one IP: the loser follows the winner, and keeps its answer spent."""
+    clients = [app.test_client() for _ in range(4)]
+    forms = [load_form(c) for c in clients]
+    payloads = [solution(challenge) for _, challenge in forms]
+
+    def race(c, token, payload, n):
+        return send(c, token, payload, email=f"s{n}@example.com").status_code
+
+    arguments = [
+        (c, token, payload, n)
+        for n, (c, (token, _), payload) in enumerate(zip(clients, forms, payloads, strict=True))
+    ]
+    statuses = run_at_once(race, arguments)
+    assert all(status in (200, 429) for status in statuses), statuses
+    assert stored(app)[0] == 1
+    for c, (token, _), payload in zip(clients, forms, payloads, strict=True):
+        again = send(c, token, payload, ip="203.0.113.7", email="late@example.com")
+        assert again.status_code == 400, "an answer was accepted twice"
+        assert "The automatic check did not pass" in page_text(again)
