@@ -297,3 +297,8 @@ def test_a_network_with_a_zone_index_is_refused_like_an_address_with_one():
         parse_network("fe80::1%eth0")
     with pytest.raises(AddressError):
         parse_address("fe80::1%eth0")
+
+
+def test_the_broadcast_address_is_refused_as_what_it_is():
+    with pytest.raises(AddressError, match="broadcast"):
+        parse_sender_address("255.255.255.255")

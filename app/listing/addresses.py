@@ -69,6 +69,7 @@ def parse_address(text: str) -> IPAddress:
     return unmapped(address)
 
 
+BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 DOCUMENTATION_NETWORKS = tuple(
     ipaddress.ip_network(n)
     for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
@@ -79,6 +80,10 @@ def non_global_reason(address: IPAddress) -> str | None:
     """Why `address` cannot be a mail server on the internet, or None if it can."""
     if any(address in network for network in DOCUMENTATION_NETWORKS):
         return _l("This is an example address reserved for documentation; no server uses it.")
+    if address == BROADCAST:
+        return _l(
+            "This is the broadcast address of a local network; mail servers never send from it."
+        )
     if address.is_unspecified:
         return _l("This is the unspecified address; it cannot send mail.")
     if address.is_loopback:
