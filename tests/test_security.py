@@ -3,6 +3,7 @@
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -103,6 +104,30 @@ def test_log_lines_never_show_a_confirmation_token(caplog):
     assert "secret.token" not in record.getMessage()
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/confirm/SECRET.tok-en",
+        "/confirm//SECRET.tok-en",
+        "/confirm%2FSECRET.tok-en",
+        "/confirm%2fSECRET.tok-en",
+        "/%63onfirm/SECRET.tok-en",
+        "/confirm%252FSECRET.tok-en",
+        "/confirm/SECRET.tok-en?x=1",
+        "/CONFIRM/SECRET.tok-en",
+    ],
+)
+def test_every_spelling_of_a_confirmation_path_is_redacted(path):
+    line = f'127.0.0.1 "GET {path} HTTP/1.1" 200'
+    assert "SECRET" not in redact(line)
+    assert "[redacted]" in redact(line)
+
+
+def test_lines_without_a_token_are_left_alone():
+    for line in ('"GET /help HTTP/1.1" 200', '"GET /?ip=%20203.0.113.7 HTTP/1.1"', "no path"):
+        assert redact(line) == line
+
+
 def test_gunicorn_access_log_is_redacted(tmp_path):
     port = free_port()
     log = tmp_path / "access.log"
@@ -132,18 +157,21 @@ def test_gunicorn_access_log_is_redacted(tmp_path):
     )
     try:
         deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/confirm/very.secret-token", timeout=5
-                )
-            except urllib.error.HTTPError:
-                break  # 404/500 is fine: we only look at the access log
-            except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.3)
-                continue
-            break
+        for path in ("/confirm/very.secret-token", "/confirm//very.secret-token"):
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5)
+                except urllib.error.HTTPError:
+                    break  # 404/500 is fine: we only look at the access log
+                except OSError:
+                    assert time.monotonic() < deadline, "gunicorn did not start"
+                    time.sleep(0.3)
+                    continue
+                break
+        # An encoded slash, sent as is (urllib would not keep the path as written).
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            raw.sendall(b"GET /confirm%2Fvery.secret-token HTTP/1.0\r\nHost: x\r\n\r\n")
+            raw.recv(1024)
     finally:
         server.terminate()
         server.wait(timeout=30)

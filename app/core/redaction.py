@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote
 
-CONFIRM_PATH = re.compile(r"(/confirm/)[^/\s?\"']+")
+# Every spelling that reaches the confirm view: extra slashes (the router merges them),
+# an encoded slash (`/confirm%2FTOKEN`) or encoded letters (`/%63onfirm/`), which the
+# server decodes before routing. So the text is matched as the server would read it.
+CONFIRM_PATH = re.compile(r"(/confirm)/+[^\s?#\"']+", re.IGNORECASE)
+DECODE_ROUNDS = 3  # a doubly encoded token is still the token
+
+
+def _decoded(text: str) -> str:
+    for _ in range(DECODE_ROUNDS):
+        if "%" not in text:
+            break
+        text = unquote(text)
+    return text
 
 
 def redact(text: str) -> str:
-    return CONFIRM_PATH.sub(r"\1[redacted]", text)
+    """`text` with every confirmation token blanked, however its path was written."""
+    if "/" not in text:
+        return text
+    decoded = _decoded(text)
+    if not CONFIRM_PATH.search(decoded):
+        return text
+    return CONFIRM_PATH.sub(r"\1/[redacted]", decoded)
 
 
 class RedactConfirmTokens(logging.Filter):
@@ -17,8 +36,9 @@ class RedactConfirmTokens(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/confirm/" in message:
-            record.msg = redact(message)
+        redacted = redact(message)
+        if redacted != message:
+            record.msg = redacted
             record.args = None
         return True
 
