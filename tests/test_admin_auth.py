@@ -189,6 +189,29 @@ def test_totp_is_required_when_enabled_and_a_code_works_once(app, client, make_o
     assert replay.status_code == 401
 
 
+def test_opening_the_second_step_page_never_signs_anyone_out(app, client, make_operator):
+    make_operator()
+    sign_in(client)
+    assert client.get("/admin/login/totp").status_code == 302  # nothing to finish: the dashboard
+    assert client.get("/admin/").status_code == 200
+    assert client.head("/admin/login/totp").status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_every_admin_response_is_kept_by_no_cache(app, client, make_operator):
+    assert client.get("/admin/login").headers["Cache-Control"] == "no-store"
+    assert client.get("/admin/").headers["Cache-Control"] == "no-store"  # the redirect too
+    make_operator()
+    sign_in(client)
+    pages = [
+        rule.rule for rule in admin_rules(app) if "GET" in rule.methods and "<" not in rule.rule
+    ]
+    assert "/admin/export.csv" in pages and "/admin/audit.csv" in pages
+    for page in pages:
+        response = client.get(page)
+        assert response.headers.get("Cache-Control") == "no-store", page
+
+
 def test_idle_and_absolute_session_timeouts(app, client, make_operator, time_machine):
     make_operator()
     sign_in(client)

@@ -12,6 +12,7 @@ from app.admin import (  # noqa: E402,F401  (they attach to bp)
     abuse_reports,
     access,
     audit_log,
+    headers,
     listings,
     outgoing_mail,
     requests,

@@ -83,14 +83,21 @@ def login():
     return _complete_login(operator, form.next.data)
 
 
-@bp.route("/login/totp", methods=["GET", "POST"])
-@_login_limits
-def login_totp():
+def _pending_second_step() -> Operator | None:
+    """The operator whose password step this session passed lately, if any (reads only)."""
     operator_id = session.get("totp_operator")
     operator = db.session.get(Operator, operator_id) if operator_id else None
     fresh = time.time() - session.get("totp_started", 0) < TOTP_STEP_SECONDS
-    if operator is None or not operator.active or not fresh:
-        session.clear()
+    return operator if operator is not None and operator.active and fresh else None
+
+
+@bp.route("/login/totp", methods=["GET", "POST"])
+@_login_limits
+def login_totp():
+    operator = _pending_second_step()
+    if operator is None:  # nothing to finish; a signed-in session is left as it is
+        if current_user.is_authenticated:
+            return redirect(url_for(".dashboard"))
         flash(_l("Please sign in again."), "info")
         return redirect(url_for(".login"))
     form = TotpForm(next=request.args.get("next", ""))
