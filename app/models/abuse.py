@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime
 
 
-class SpentChallenge(db.Model):
+class SpentChallenge(Model):
     """A solved form challenge that was used once, kept until it expires so it cannot be reused."""
 
     __tablename__ = "spent_challenge"
@@ -23,7 +23,7 @@ class SpentChallenge(db.Model):
 REPORT_STATUSES = ("open", "closed")
 
 
-class AbuseReport(db.Model):
+class AbuseReport(Model):
     """Spam from some network, reported by anyone with the message's headers, for operators."""
 
     __tablename__ = "abuse_report"

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.ext.hybrid import hybrid_method
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime
 
 
@@ -43,7 +43,7 @@ def listing_in_force(row: _ListingEnd, t: datetime) -> bool:
     return row.removed_at is None and before_end(listing_ends_at(row), t)
 
 
-class Listing(db.Model):
+class Listing(Model):
     """One blocked address or range; removed rows stay as history."""
 
     __tablename__ = "listing"
@@ -118,7 +118,7 @@ class Listing(db.Model):
         return f"<Listing {self.network}>"
 
 
-class ListingTotals(db.Model):
+class ListingTotals(Model):
     """How many listings are not finalised (`removed_at` not set), in one row.
 
     Database triggers keep it (migration 0007), so every write counts, the bulk import's
@@ -134,7 +134,7 @@ class ListingTotals(db.Model):
     unfinalised: so.Mapped[int] = so.mapped_column(sa.BigInteger)
 
 
-class ListingTotalsChange(db.Model):
+class ListingTotalsChange(Model):
     """A change to ListingTotals not folded in yet (PostgreSQL's triggers write these)."""
 
     __tablename__ = "listing_totals_change"
@@ -145,7 +145,7 @@ class ListingTotalsChange(db.Model):
     change: so.Mapped[int] = so.mapped_column(sa.BigInteger)
 
 
-class ListingPrefix(db.Model):
+class ListingPrefix(Model):
     """Prefix lengths that occur in the list, so a lookup probes only those."""
 
     __tablename__ = "listing_prefix"

@@ -7,12 +7,12 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.request import DelistRequest
 from app.models.types import UTCDateTime
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """An email waiting for, or done with, delivery by the worker."""
 
     __tablename__ = "outbox_message"

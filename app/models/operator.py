@@ -8,13 +8,13 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_login import UserMixin
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.types import UTCDateTime
 
 OPERATOR_ROLES = ("admin", "viewer")
 
 
-class Operator(UserMixin, db.Model):
+class Operator(UserMixin, Model):
     """A person who runs the list: `viewer` reads, `admin` may change things."""
 
     __tablename__ = "operator"

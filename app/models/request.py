@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.ext.hybrid import hybrid_method
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.listing import Listing
 from app.models.types import UTCDateTime
 
@@ -47,7 +47,7 @@ def _in_list_sql(column: str, values: frozenset[RequestStatus]) -> sa.TextClause
 OPEN_REQUEST_WHERE = _in_list_sql("status", OPEN_REQUEST_STATUSES)
 
 
-class DelistRequest(db.Model):
+class DelistRequest(Model):
     """A sender's request to remove one IP, from submission to its outcome."""
 
     __tablename__ = "delist_request"
