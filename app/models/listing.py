@@ -96,7 +96,7 @@ class Listing(Model):
         """Does this listing block mail at `t`? In Python and, on the class, in SQL."""
         return listing_in_force(self, t)
 
-    @in_force_at.inplace.expression
+    @in_force_at.expression
     @classmethod
     def _in_force_at_sql(cls, t: datetime) -> sa.ColumnElement[bool]:
         return sa.and_(
@@ -109,7 +109,7 @@ class Listing(Model):
         """Not finalised, but no longer in force at `t`: the worker finalises these."""
         return self.removed_at is None and not listing_in_force(self, t)
 
-    @end_reached_at.inplace.expression
+    @end_reached_at.expression
     @classmethod
     def _end_reached_at_sql(cls, t: datetime) -> sa.ColumnElement[bool]:
         return sa.and_(cls.removed_at.is_(None), cls.removal_effective_at <= t)

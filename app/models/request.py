@@ -107,7 +107,7 @@ class DelistRequest(Model):
             self.expires_at is None or self.expires_at <= t
         )
 
-    @link_expired_at.inplace.expression
+    @link_expired_at.expression
     @classmethod
     def _link_expired_at_sql(cls, t: datetime) -> sa.ColumnElement[bool]:
         return sa.and_(cls.status == RequestStatus.PENDING, cls.expires_at <= t)
@@ -121,7 +121,7 @@ class DelistRequest(Model):
             and self.removal_effective_at <= t
         )
 
-    @removal_in_effect_at.inplace.expression
+    @removal_in_effect_at.expression
     @classmethod
     def _removal_in_effect_at_sql(cls, t: datetime) -> sa.ColumnElement[bool]:
         return sa.and_(cls.status.in_(REMOVING_STATUSES), cls.removal_effective_at <= t)
