@@ -139,6 +139,29 @@ def test_permanent_refusal_is_not_retried(app, client, listed):
     assert "550" in message.last_error
 
 
+class RamblingSink:
+    """A broken server whose reply line is longer than smtplib will read (8192 bytes)."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return "250 " + "x" * 9000
+
+
+def test_a_reply_too_long_to_read_fails_the_message_not_the_worker(app, client, listed):
+    from aiosmtpd.controller import Controller
+
+    controller = Controller(RamblingSink(), hostname="127.0.0.1", port=app.config["MAIL_PORT"])
+    controller.start()
+    try:
+        submit_form(client, "nobody@example.com", "203.0.113.7")
+        report = run_worker(app)
+    finally:
+        controller.stop()
+    assert report.delivery.failed == 1
+    [message] = outbox(app)
+    assert message.status == "failed"
+    assert "Line too long" in message.last_error
+
+
 def test_a_claim_left_by_a_dead_worker_is_retried_after_its_lease(
     app, client, listed, smtp_sink, time_machine
 ):

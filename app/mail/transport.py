@@ -94,7 +94,8 @@ class SmtpTransport:
             ) from exc
         except smtplib.SMTPResponseException as exc:
             self.close()
-            detail = exc.smtp_error.decode(errors="replace")
+            error = exc.smtp_error  # bytes from the server; text when smtplib refuses a reply
+            detail = error.decode(errors="replace") if isinstance(error, bytes) else error
             raise DeliveryError(
                 f"{exc.smtp_code} {detail}", permanent=exc.smtp_code >= 500
             ) from exc
