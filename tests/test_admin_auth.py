@@ -189,6 +189,13 @@ def test_totp_is_required_when_enabled_and_a_code_works_once(app, client, make_o
     assert replay.status_code == 401
 
 
+def test_no_code_is_right_for_an_operator_without_a_second_factor(app, make_operator):
+    make_operator()
+    with app.app_context():
+        operator = operators.get("admin@example.net")
+        assert not operators.verify_totp(operator, "123456", utcnow())
+
+
 def test_opening_the_second_step_page_never_signs_anyone_out(app, client, make_operator):
     make_operator()
     sign_in(client)

@@ -152,6 +152,8 @@ def authenticate(email: str, password: str) -> Operator | None:
 
 def verify_totp(operator: Operator, code: str, now: datetime) -> bool:
     """Accept a current code (one step of clock drift either way) once."""
+    if operator.totp_secret is None:  # no second factor (any more): no code is right
+        return False
     totp = pyotp.TOTP(operator.totp_secret)
     code = code.strip().replace(" ", "")
     if not code.isdigit():
