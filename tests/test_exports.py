@@ -106,3 +106,11 @@ def test_cli_export(runner, tmp_path):
     result = runner.invoke(args=["blocklist", "export", "--format", "rbldnsd"])
     assert result.exit_code == 2
     assert "give --output FILE" in result.output
+
+
+def test_cli_export_to_standard_output(runner):
+    runner.invoke(args=["blocklist", "add", "203.0.113.7", "--reason", "Spam"])
+    result = runner.invoke(args=["blocklist", "export", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("network,reason,source,listed_at,removal_effective_at\n")
+    assert "203.0.113.7/32,Spam,manual," in result.stdout

@@ -121,7 +121,7 @@ def export_command(fmt: str, output: str) -> None:
     if output == "-":
         if fmt == "rbldnsd":
             raise InputError("--format rbldnsd writes two files: give --output FILE")
-        counts = exports.write(fmt, click.get_text_stream("stdout"), now, current_app.config)
+        counts = exports.write(fmt, click.open_file("-", "w"), now, current_app.config)
         where = "standard output"
     else:
         path = Path(output)
