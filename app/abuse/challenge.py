@@ -17,17 +17,19 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final, cast
 
 import sqlalchemy as sa
 from altcha import create_challenge_v1, extract_params_v1, verify_solution_v1
+from altcha.v1 import PayloadType
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from app.core import sql
 from app.extensions import db
 from app.models import SpentChallenge
 
-ALGORITHM = "SHA-256"
+ALGORITHM: Final = "SHA-256"
 CHALLENGE_TTL = timedelta(minutes=20)
 MAX_PAYLOAD_LENGTH = 1024
 PAYLOAD_TEXT_FIELDS = ("algorithm", "challenge", "salt", "signature")
@@ -77,7 +79,7 @@ def offer(now: datetime) -> dict[str, Any] | None:
     return new_challenge(now) if enabled() else None
 
 
-def _decode(payload: str | None) -> dict[str, Any]:
+def _decode(payload: str | None) -> PayloadType:
     """The solution the browser sent, checked for shape before any hashing."""
     if not payload:
         raise ChallengeError("missing")
@@ -96,10 +98,10 @@ def _decode(payload: str | None) -> dict[str, Any]:
         raise ChallengeError("invalid")
     if data["algorithm"] != ALGORITHM:
         raise ChallengeError("invalid")
-    return {name: data[name] for name in (*PAYLOAD_TEXT_FIELDS, "number")}
+    return cast(PayloadType, {name: data[name] for name in (*PAYLOAD_TEXT_FIELDS, "number")})
 
 
-def _expires_at(data: dict[str, Any]) -> datetime:
+def _expires_at(data: PayloadType) -> datetime:
     """The expiry the server signed into the salt (checked by the signature)."""
     return datetime.fromtimestamp(int(extract_params_v1(data)["expires"][0]), tz=UTC)
 
@@ -128,6 +130,5 @@ def spend(payload: str | None, now: datetime) -> None:
 
 def forget_expired(now: datetime) -> int:
     """Delete spent challenges that could no longer be used anyway."""
-    return db.session.execute(
-        sa.delete(SpentChallenge).where(SpentChallenge.expires_at <= now)
-    ).rowcount
+    result = db.session.execute(sa.delete(SpentChallenge).where(SpentChallenge.expires_at <= now))
+    return sql.rowcount(result)

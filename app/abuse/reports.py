@@ -54,6 +54,6 @@ def close(report: AbuseReport, *, actor: Actor, why: str, now: datetime) -> None
 
 
 def open_count() -> int:
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count()).select_from(AbuseReport).where(AbuseReport.status == "open")
-    )
+    ).scalar_one()

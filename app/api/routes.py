@@ -1,6 +1,6 @@
 """GET /api/v1/lookup/<ip> and the OpenAPI document."""
 
-from flask import current_app, jsonify
+from flask import Response, current_app, jsonify
 
 from app.api import bp
 from app.api.openapi import OPENAPI
@@ -16,7 +16,7 @@ def _api_limit() -> str:
 
 @bp.get("/lookup/<path:ip>")
 @limiter.limit(_api_limit)
-def lookup(ip: str):
+def lookup(ip: str) -> Response | tuple[Response, int]:
     try:
         address = parse_address(ip)
     except AddressError as exc:
@@ -25,5 +25,5 @@ def lookup(ip: str):
 
 
 @bp.get("/openapi.json")
-def openapi():
+def openapi() -> Response:
     return jsonify(OPENAPI)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 from flask import current_app
@@ -83,7 +84,7 @@ def list_command() -> None:
 @blocklist_cli.command("import")
 @click.argument("file", type=click.File("rb"))
 @click.option("--reason", default=None, help="Reason for lines that do not give their own.")
-def import_command(file, reason: str | None) -> None:
+def import_command(file: BinaryIO, reason: str | None) -> None:
     """Import addresses and ranges: a plain list (one per line, # comments) or a CSV
     with a `network` column (and optional `reason`, `notes`). Bad lines are reported
     and skipped; the rest goes in as one transaction."""

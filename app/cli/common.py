@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from app.core.actor import Actor
 from app.core.errors import DomainError
-from app.listing.addresses import AddressError, parse_network
+from app.listing.addresses import AddressError, IPNetwork, parse_network
 
 
 class InputError(click.ClickException):
@@ -30,7 +30,7 @@ def cli_actor() -> Actor:
     return Actor(f"cli:{getpass.getuser()}")
 
 
-def parsed_network(text: str):
+def parsed_network(text: str) -> IPNetwork:
     try:
         return parse_network(text)
     except AddressError as exc:

@@ -69,7 +69,8 @@ def policy_server_command(listen: str) -> None:
     from app.policy.server import PolicyServer
 
     host, port = host_port(listen, "--listen")
-    server = PolicyServer(current_app._get_current_object(), host, port)
+    # The app itself, for the server's threads; Flask types current_app as the app, not its proxy.
+    server = PolicyServer(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: server.stop())
     try:

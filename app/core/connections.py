@@ -12,14 +12,17 @@ request, and SQLAlchemy then replaces every connection in the pool.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 PING_AFTER_IDLE_SECONDS = 2.0
 RETURNED_AT = "returned_at"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -27,12 +30,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _note_return(_dbapi_connection, record) -> None:
+def _note_return(_dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
     record.info[RETURNED_AT] = time.monotonic()
 
 
-def _ping_after_idle(engine: sa.Engine):
-    def check(dbapi_connection, record, _proxy) -> None:
+def _ping_after_idle(
+    engine: sa.Engine,
+) -> Callable[[DBAPIConnection, ConnectionPoolEntry, PoolProxiedConnection], None]:
+    def check(
+        dbapi_connection: DBAPIConnection,
+        record: ConnectionPoolEntry,
+        _proxy: PoolProxiedConnection,
+    ) -> None:
         returned_at = record.info.get(RETURNED_AT)
         if returned_at is not None and time.monotonic() - returned_at <= PING_AFTER_IDLE_SECONDS:
             return

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from app.extensions import db
 
@@ -18,7 +20,12 @@ class Page:
     next_cursor: int | None
 
 
-def newest_first(statement: sa.Select, id_column, after: int | None, size: int = PAGE_SIZE) -> Page:
+def newest_first(
+    statement: sa.Select,
+    id_column: so.InstrumentedAttribute[int],
+    after: int | None,
+    size: int = PAGE_SIZE,
+) -> Page:
     """The page after the row with id `after` (ids descending), and the next cursor."""
     if after is not None:
         statement = statement.where(id_column < after)
@@ -27,7 +34,9 @@ def newest_first(statement: sa.Select, id_column, after: int | None, size: int =
     return Page(rows[:size], next_cursor)
 
 
-def newest_in_status(model, status: str, statuses, after: int | None) -> Page:
+def newest_in_status(
+    model: type[Any], status: str, statuses: Collection[str], after: int | None
+) -> Page:
     """Rows of `model` newest first, only those in `status` when it is one of `statuses`."""
     statement = sa.select(model)
     if status in statuses:

@@ -21,7 +21,7 @@ def mask_email(email: str | None) -> str | None:
     return f"{local[:1]}***@{domain}" if domain else "***"
 
 
-def _value(value) -> str:
+def _value(value: object) -> str:
     text = str(value)
     if text and all(c.isalnum() or c in "-_.:/@*" for c in text):
         return text

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from app.listing.addresses import unmapped
@@ -45,7 +46,7 @@ def _address(text: str) -> str | None:
     return str(address)
 
 
-def _unique(values) -> list[str]:
+def _unique(values: Iterable[str | None]) -> list[str]:
     return list(dict.fromkeys(value for value in values if value))
 
 

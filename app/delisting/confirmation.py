@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from app.core import audit
+from app.core import audit, sql
 from app.core.actor import Actor
 from app.delisting import lifecycle
 from app.delisting.tokens import ConfirmToken, TokenError, read_confirmation
@@ -45,7 +45,7 @@ def confirm(token_text: str, *, actor: Actor, now: datetime) -> DelistRequest:
     """Consume the link once and schedule the removal; raise TokenError otherwise."""
     token = read_confirmation(token_text)
     delist_request = _matching_request(token)
-    claimed = db.session.execute(
+    result = db.session.execute(
         sa.update(DelistRequest)
         .where(
             DelistRequest.id == delist_request.id,
@@ -56,7 +56,8 @@ def confirm(token_text: str, *, actor: Actor, now: datetime) -> DelistRequest:
         )
         .values(status=RequestStatus.SCHEDULED, confirmed_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    claimed = sql.rowcount(result)
     db.session.refresh(delist_request)
     if not claimed:
         _check_usable(delist_request, now)

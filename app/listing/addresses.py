@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
@@ -158,7 +159,7 @@ def network_key(network: IPNetwork) -> NetworkKey:
     return NetworkKey(network.version, network.prefixlen, network.network_address.packed)
 
 
-def containing_keys(address: IPAddress, prefix_lens: list[int]) -> list[NetworkKey]:
+def containing_keys(address: IPAddress, prefix_lens: Iterable[int]) -> list[NetworkKey]:
     """The key of the network of each given length that contains `address`."""
     bits = address.max_prefixlen
     value = int(address)

@@ -14,6 +14,7 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -30,7 +31,7 @@ from app.models import DelistRequest, Listing, ListingPrefix, listing_in_force
 CHANGES_OVERLAP = timedelta(seconds=60)
 
 # The longest reason a listing can carry: the column's own width.
-MAX_REASON_LENGTH: int = Listing.__table__.c.reason.type.length
+MAX_REASON_LENGTH = Listing.REASON_LENGTH
 
 
 def checked_reason(reason: str) -> str:
@@ -51,7 +52,7 @@ PREFIX_LENS = (
 
 
 @functools.cache
-def _probe_statement(count: int) -> sa.Select:
+def _probe_statement(count: int) -> sa.Executable:
     """One exact index probe per prefix length, as a reusable statement shape.
 
     UNION ALL, because SQLite would use only the index's leading column for an
@@ -259,7 +260,7 @@ def _finalise(listing: Listing, now: datetime) -> None:
     audit.record("removal.effective", actor=WORKER, now=now, listing=listing)
 
 
-def finalise_due_removals(now: datetime, limit: int = 1000) -> int:
+def finalise_due_removals(now: datetime, limit: int | None = 1000) -> int:
     """Mark listings whose end has come as removed; return how many.
 
     Rows are claimed with SKIP LOCKED (PostgreSQL), so several workers finalise each
@@ -278,7 +279,7 @@ def finalise_due_removals(now: datetime, limit: int = 1000) -> int:
 
 
 def active_listings(
-    now: datetime, *extra: sa.ColumnElement, batch: int = 10_000
+    now: datetime, *extra: sa.SQLColumnExpression[Any], batch: int = 10_000
 ) -> Iterator[sa.Row]:
     """Every listing in force at `now`: network, version and any `extra` columns, streamed.
 

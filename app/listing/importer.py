@@ -15,6 +15,7 @@ import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
@@ -26,6 +27,9 @@ from app.listing import blocklist
 from app.listing.addresses import AddressError, parse_network_key
 from app.listing.blocklist import CHANGES_OVERLAP
 from app.models import Listing, ListingTotals
+
+if TYPE_CHECKING:
+    import psycopg
 
 BATCH = 20_000
 MAX_REPORTED_REJECTS = 1000
@@ -207,7 +211,9 @@ def _insert(rows: list[dict]) -> None:
     as_text = functools.cache(datetime.isoformat)
     values_of = operator.itemgetter(*columns)
     copy_sql = f"COPY listing ({', '.join(columns)}) FROM STDIN"
-    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+    # A connection in use always has its driver's connection (psycopg's, on PostgreSQL).
+    driver = cast("psycopg.Connection[Any]", connection.connection.driver_connection)
+    with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
         for row in rows:
             values = list(values_of(row))
             for i in times:

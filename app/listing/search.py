@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +13,8 @@ from app.core.paging import Page, newest_first
 from app.extensions import db
 from app.listing.addresses import (
     AddressError,
+    IPAddress,
+    IPNetwork,
     NetworkKey,
     containing_keys,
     parse_address,
@@ -28,7 +30,7 @@ class SearchError(Invalid):
     """A search the operator typed that cannot be understood; str() says why."""
 
 
-def _key_probe(key) -> sa.Select:
+def _key_probe(key: NetworkKey) -> sa.Select:
     return sa.select(Listing.id).where(same_network(key))
 
 
@@ -38,11 +40,11 @@ def _ids_in(selects: list[sa.Select]) -> sa.ColumnElement[bool]:
     return Listing.id.in_(selects[0] if len(selects) == 1 else sa.union_all(*selects))
 
 
-def _containing(address, prefix_lens: list[int]) -> list[sa.Select]:
+def _containing(address: IPAddress, prefix_lens: Iterable[int]) -> list[sa.Select]:
     return [_key_probe(key) for key in containing_keys(address, prefix_lens)]
 
 
-def _within(network) -> list[sa.Select]:
+def _within(network: IPNetwork) -> list[sa.Select]:
     """Listings inside `network`: one index range per longer prefix length in use."""
     first = network.network_address
     last = network.broadcast_address
@@ -77,7 +79,7 @@ def _match(q: str) -> sa.ColumnElement[bool]:
     return _ids_in(_containing(address, prefix_lengths(address.version)))
 
 
-def _state(state: str, now: datetime) -> sa.ColumnElement[bool]:
+def _state(state: str, now: datetime) -> sa.ColumnExpressionArgument[bool]:
     """The states operators filter by, all from the one rule `Listing.in_force_at`."""
     if state == "active":
         return Listing.in_force_at(now)

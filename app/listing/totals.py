@@ -19,9 +19,9 @@ def unfinalised() -> int:
     changes = sa.select(sa.func.coalesce(sa.func.sum(ListingTotalsChange.change), 0))
     total = db.session.scalar(sa.select(ListingTotals.unfinalised + changes.scalar_subquery()))
     if total is None:  # the row is missing (emptied by hand): count, as before the triggers
-        total = db.session.scalar(
+        total = db.session.execute(
             sa.select(sa.func.count()).select_from(Listing).where(Listing.removed_at.is_(None))
-        )
+        ).scalar_one()
     return total
 
 

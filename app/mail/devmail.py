@@ -15,8 +15,10 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
+from typing import cast
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Blueprint, abort, current_app, render_template
 from markupsafe import Markup, escape
 
@@ -41,11 +43,11 @@ class MailboxHandler:
         self.folder = folder
         self.count = 0
 
-    async def handle_DATA(self, server, session, envelope) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.count += 1
         name = f"{time.time_ns():020d}-{self.count % 1_000_000:06d}.eml"
         with tempfile.NamedTemporaryFile(dir=self.folder, delete=False, suffix=".tmp") as tmp:
-            tmp.write(envelope.content)
+            tmp.write(cast(bytes, envelope.content))  # bytes: the Controller does not decode
         os.replace(tmp.name, self.folder / name)
         message = read_message(self.folder / name)
         print(f"\n--- mail for {', '.join(envelope.rcpt_tos)}: {message['Subject']}", flush=True)
@@ -82,7 +84,7 @@ def _linkify(text: str) -> Markup:
 
 
 @bp.get("/")
-def index():
+def index() -> str:
     folder = _folder()
     names = (
         sorted((p.name for p in folder.glob("*.eml")), reverse=True)[:100]
@@ -94,7 +96,7 @@ def index():
 
 
 @bp.get("/<name>")
-def show(name: str):
+def show(name: str) -> str:
     path = _folder() / name
     if not NAME_RE.match(name) or not path.is_file():
         abort(404)

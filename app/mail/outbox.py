@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from app.core import audit, security_log
+from app.core import audit, security_log, sql
 from app.core.actor import WORKER, Actor
 from app.core.errors import NotAllowed
 from app.extensions import db
@@ -76,7 +76,7 @@ def enqueue(
 
 def cancel_unsent(delist_request: DelistRequest, kind: str) -> int:
     """Cancel queued messages of `kind` for `delist_request` (superseded before delivery)."""
-    return db.session.execute(
+    result = db.session.execute(
         sa.update(OutboxMessage)
         .where(
             OutboxMessage.request_id == delist_request.id,
@@ -85,7 +85,8 @@ def cancel_unsent(delist_request: DelistRequest, kind: str) -> int:
         )
         .values(status="cancelled", secret=None)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    return sql.rowcount(result)
 
 
 def last_mail_to(recipient: str, delist_request: DelistRequest) -> datetime | None:
@@ -116,7 +117,7 @@ def _claim(now: datetime, lease: timedelta) -> OutboxMessage | None:
         ).first()
         if candidate is None:
             return None
-        claimed = db.session.execute(
+        result = db.session.execute(
             sa.update(OutboxMessage)
             .where(
                 OutboxMessage.id == candidate.id,
@@ -125,7 +126,8 @@ def _claim(now: datetime, lease: timedelta) -> OutboxMessage | None:
             )
             .values(status="sending", next_attempt_at=now + lease)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
+        claimed = sql.rowcount(result)
         db.session.commit()
         if claimed:
             return db.session.get(OutboxMessage, candidate.id, populate_existing=True)

@@ -57,10 +57,11 @@ class SmtpTransport:
     def __enter__(self) -> SmtpTransport:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def _connect(self) -> smtplib.SMTP:
+        smtp: smtplib.SMTP
         try:
             if self.use_ssl:
                 context = ssl.create_default_context()

@@ -47,6 +47,7 @@ class Listing(Model):
     """One blocked address or range; removed rows stay as history."""
 
     __tablename__ = "listing"
+    REASON_LENGTH = 500
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     network: so.Mapped[str] = so.mapped_column(sa.String(49))
@@ -54,7 +55,7 @@ class Listing(Model):
     prefix_len: so.Mapped[int] = so.mapped_column(sa.SmallInteger)
     # First address of the network, big-endian (4 bytes for IPv4, 16 for IPv6).
     net_start: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary(16))
-    reason: so.Mapped[str] = so.mapped_column(sa.String(500))
+    reason: so.Mapped[str] = so.mapped_column(sa.String(REASON_LENGTH))
     notes: so.Mapped[str | None] = so.mapped_column(sa.Text)
     source: so.Mapped[str] = so.mapped_column(sa.String(20), default="manual")
     listed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -79,7 +80,7 @@ class ListIndex:
         return None
 
 
-def _key(row) -> Key:
+def _key(row: sa.Row[Any]) -> Key:
     return (row.version, row.prefix_len, int.from_bytes(row.net_start, "big"))
 
 

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
 
@@ -73,14 +73,14 @@ class PolicyProtocol(asyncio.Protocol):
     def __init__(self, server: PolicyServer):
         self.server = server
         self.buffer = bytearray()
-        self.transport: asyncio.Transport | None = None
+        self.transport: asyncio.Transport  # set by connection_made(), before anything else
         self.last_activity = time.monotonic()
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # a TCP server's: a Transport
         self.server.connections.add(self)
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
 
     def data_received(self, data: bytes) -> None:
@@ -108,11 +108,18 @@ class PolicyServer:
         self.host = host
         self.port = port
         self.connections: set[PolicyProtocol] = set()
-        self.service: PolicyService | None = None
+        self._service: PolicyService | None = None
         self.stopping = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.ready = threading.Event()
         self.database_down_since: float | None = None
+
+    @property
+    def service(self) -> PolicyService:
+        """The service answering from the index; there is one once load_index() has run."""
+        if self._service is None:
+            raise RuntimeError("the index is not loaded yet")
+        return self._service
 
     # --- the index -------------------------------------------------------------------
     def load_index(self) -> None:
@@ -128,7 +135,7 @@ class PolicyServer:
                 self.stopping.wait(delay)
                 delay = min(delay * 2, 30.0)
                 continue
-            self.service = PolicyService(self.app.config, snapshot)
+            self._service = PolicyService(self.app.config, snapshot)
             log.info(
                 "index loaded: %d listings in %.1f s",
                 len(snapshot.index),
@@ -195,7 +202,7 @@ class PolicyServer:
     def run(self) -> None:
         """Load the index, start the refresher, serve until stop() is called."""
         self.load_index()
-        if self.service is None:
+        if self._service is None:
             return
         threading.Thread(target=self.refresh_forever, name="index-refresh", daemon=True).start()
         asyncio.run(self.serve())

@@ -1,6 +1,7 @@
 """Error pages: every error a user can cause gets a clear page, never a traceback."""
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
@@ -27,8 +28,13 @@ API_ERRORS = {
     500: "server_error",
 }
 
+# An error page (HTML or JSON) and its status code.
+ErrorPage = tuple[str | Response, int]
 
-def _page(code: int, title=None, message=None):
+
+def _page(
+    code: int, title: LazyString | None = None, message: LazyString | None = None
+) -> ErrorPage:
     default_title, default_message = MESSAGES.get(code, MESSAGES[400])
     if request.path.startswith("/api/"):
         body = {"error": API_ERRORS.get(code, "error"), "message": str(message or default_message)}
@@ -46,12 +52,12 @@ def _page(code: int, title=None, message=None):
 
 def register(app: Flask) -> None:
     @app.errorhandler(SecurityError)
-    def untrusted_host(error):
+    def untrusted_host(error: SecurityError) -> tuple[str, int, dict[str, str]]:
         # No URLs can be built for a host outside TRUSTED_HOSTS: a plain answer.
         return "Unknown host.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error):
+    def csrf_error(error: CSRFError) -> ErrorPage:
         return _page(
             400,
             _l("This form has expired"),
@@ -59,7 +65,7 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(429)
-    def too_many(error):
+    def too_many(error: HTTPException) -> tuple[str | Response, int, dict[str, str]]:
         security_log.event(
             "rate_limit.hit", outcome="refused", client=request.remote_addr, path=request.path
         )
@@ -68,7 +74,7 @@ def register(app: Flask) -> None:
         seconds = limit.limit.get_expiry() if limit is not None else 3600
         return body, status, {"Retry-After": str(seconds)}
 
-    def _too_many_page(error):
+    def _too_many_page(error: HTTPException) -> ErrorPage:
         limit = getattr(error, "limit", None)
         minutes = max(1, limit.limit.get_expiry() // 60) if limit is not None else 60
         if not request.path.startswith(("/admin/login", "/api/")):
@@ -96,7 +102,7 @@ def register(app: Flask) -> None:
 
     # Unhandled exceptions reach this as a 500 once Flask has logged them.
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):
+    def http_error(error: HTTPException) -> ErrorPage:
         if (error.code or 500) >= 500:
             db.session.rollback()
         return _page(error.code or 500)

@@ -27,5 +27,5 @@ def register(app: Flask) -> None:
     app.add_template_filter(when)
     app.add_template_filter(duration)
     app.add_template_global(get_locale)
-    app.add_template_global(LANGUAGES, "LANGUAGES")
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.add_template_global(offers_a_choice)

@@ -23,5 +23,5 @@ def wtforms_messages(locale: str) -> support.NullTranslations:
 
 class Form(FlaskForm):
     class Meta:
-        def get_translations(self, form):
+        def get_translations(self, form: Form) -> support.NullTranslations:
             return wtforms_messages(str(get_locale()))

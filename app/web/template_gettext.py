@@ -11,6 +11,7 @@ such as macros imported without it, fall back to Flask-Babel's own lookup.
 
 from __future__ import annotations
 
+from babel.support import NullTranslations
 from flask import Flask
 from flask_babel import get_translations
 from jinja2 import pass_context
@@ -19,7 +20,7 @@ from jinja2.runtime import Context
 CATALOG = "_catalog"
 
 
-def _catalog(context: Context):
+def _catalog(context: Context) -> NullTranslations:
     catalog = context.get(CATALOG)
     return catalog if catalog is not None else get_translations()
 
@@ -46,7 +47,8 @@ def _npgettext(context: Context, message_context: str, singular: str, plural: st
 
 def register(app: Flask) -> None:
     """Replace Flask-Babel's template gettext functions (call after babel.init_app)."""
-    app.jinja_env.install_gettext_callables(
+    # A method the i18n extension adds to the environment, which the type checker cannot see.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=_gettext,
         ngettext=_ngettext,
         pgettext=_pgettext,
