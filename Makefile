@@ -1,14 +1,15 @@
 # Two commands do everything on a fresh machine with Python 3.11+:
 #   make run    the portal with its embedded defaults (SQLite, a local mail sink, the worker)
-#   make test   lint, format check and the test suite (PostgreSQL too when TEST_DATABASE_URL is set;
-#               installs Postfix, swaks, rbldnsd, dig and Chromium from Debian when run as root)
+#   make test   lint, format check, type check and the test suite (PostgreSQL too when
+#               TEST_DATABASE_URL is set; installs Postfix, swaks, rbldnsd, dig and Chromium
+#               from Debian when run as root)
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint format messages bench mutation clean
+.PHONY: install run test lint typecheck format messages bench mutation clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -33,11 +34,15 @@ test: install
 	@$(MAKE) --no-print-directory node_modules/.installed || echo "npm missing: the accessibility checks will be skipped"
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -64,4 +69,4 @@ mutation: install
 	$(BIN)/python scripts/mutation_report.py --min-killed 0.9
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache node_modules mutants
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache .mypy_cache node_modules mutants
