@@ -14,17 +14,6 @@ from app.models import OPERATOR_ROLES, Operator
 operator_cli = CommandGroup("operator", help="Operator accounts for the admin site.")
 
 
-def _operator_error(exc: Exception) -> InputError:
-    return InputError(str(exc))
-
-
-def _existing_operator(email: str) -> Operator:
-    try:
-        return operators.get(email)
-    except operators.OperatorError as exc:
-        raise _operator_error(exc) from None
-
-
 @operator_cli.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(OPERATOR_ROLES), default="viewer", show_default=True)
@@ -33,24 +22,26 @@ def operator_create(email: str, role: str, generate: bool) -> None:
     """Create an operator; asks for the password twice unless --generate."""
     if operators.find(email) is not None:
         raise InputError(f"an operator {operators.normalise_email(email)} exists already")
-    password = operators.generate_password() if generate else _ask_password()
-    try:
-        operator = operators.create(email, password, role, actor=cli_actor(), now=utcnow())
-    except operators.OperatorError as exc:
-        raise _operator_error(exc) from None
+    password = _new_password(generate)
+    operator = operators.create(email, password, role, actor=cli_actor(), now=utcnow())
     db.session.commit()
-    click.echo(f"created {operator.email} ({operator.role})")
+    _say_done(f"created {operator.email} ({operator.role})", password, generate)
+
+
+def _new_password(generate: bool) -> str:
+    """A made-up strong password, or one asked twice and checked against the rules
+    (a refusal ends the command with exit status 2, as every domain error does)."""
     if generate:
-        click.echo(f"password: {password}")
-
-
-def _ask_password() -> str:
-    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        operators.check_password_rules(password)
-    except operators.OperatorError as exc:
-        raise _operator_error(exc) from None
+        return operators.generate_password()
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    operators.check_password_rules(password)
     return password
+
+
+def _say_done(message: str, password: str, generated: bool) -> None:
+    click.echo(message)
+    if generated:  # shown once: the database keeps only its hash
+        click.echo(f"password: {password}")
 
 
 @operator_cli.command("list")
@@ -68,23 +59,18 @@ def operator_list() -> None:
 @click.option("--generate", is_flag=True, help="Make up a strong password and print it.")
 def operator_set_password(email: str, generate: bool) -> None:
     """Set a new password (ends the operator's sessions)."""
-    operator = _existing_operator(email)
-    password = operators.generate_password() if generate else _ask_password()
-    try:
-        operators.set_password(operator, password, actor=cli_actor(), now=utcnow())
-    except operators.OperatorError as exc:
-        raise _operator_error(exc) from None
+    operator = operators.get(email)
+    password = _new_password(generate)
+    operators.set_password(operator, password, actor=cli_actor(), now=utcnow())
     db.session.commit()
-    click.echo(f"password changed for {operator.email}")
-    if generate:
-        click.echo(f"password: {password}")
+    _say_done(f"password changed for {operator.email}", password, generate)
 
 
 @operator_cli.command("disable")
 @click.argument("email")
 def operator_disable(email: str) -> None:
     """Disable an operator and end their sessions."""
-    operator = _existing_operator(email)
+    operator = operators.get(email)
     operators.disable(operator, actor=cli_actor(), now=utcnow())
     db.session.commit()
     click.echo(f"disabled {operator.email}")
@@ -94,7 +80,7 @@ def operator_disable(email: str) -> None:
 @click.argument("email")
 def operator_enable_totp(email: str) -> None:
     """Require a TOTP code at login; prints the secret and the otpauth:// URI."""
-    operator = _existing_operator(email)
+    operator = operators.get(email)
     uri = operators.enable_totp(operator, actor=cli_actor(), now=utcnow())
     db.session.commit()
     click.echo(f"secret: {operator.totp_secret}")
