@@ -1,5 +1,7 @@
 """Signing in as an operator, for the admin page tests."""
 
+import io
+
 from app.accounts import operators
 from app.core.actor import Actor
 from app.core.clock import utcnow
@@ -30,3 +32,17 @@ def post_form(client, page_url, action_url, **data):
     """Post to `action_url` with the CSRF token from `page_url`."""
     page = client.get(page_url)
     return client.post(action_url, data={"csrf_token": csrf_token(page.text), **data})
+
+
+def upload(client, data: bytes, reason: str = "feed", name: str = "feed.txt"):
+    """Upload `data` as an import file through the admin page's form."""
+    page = client.get("/admin/import")
+    return client.post(
+        "/admin/import",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "reason": reason,
+            "file": (io.BytesIO(data), name),
+        },
+        content_type="multipart/form-data",
+    )

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
-from tests.admin_helpers import post_form, signed_in
+from tests.admin_helpers import post_form, signed_in, upload
 from tests.conftest import T0, page_text, run_worker, submit_form
 
 
@@ -123,18 +123,7 @@ def test_audit_log_filters_and_exports_csv(app, admin):
 
 def test_import_upload_reports_added_duplicate_and_rejected_lines(app, admin):
     data = b"203.0.113.7\n203.0.113.7\nnot-an-ip\n198.51.100.0/24\n"
-    page = admin.get("/admin/import")
-    from tests.conftest import csrf_token
-
-    response = admin.post(
-        "/admin/import",
-        data={
-            "csrf_token": csrf_token(page.text),
-            "reason": "Spamhaus",
-            "file": (io.BytesIO(data), "list.txt"),
-        },
-        content_type="multipart/form-data",
-    )
+    response = upload(admin, data, reason="Spamhaus", name="list.txt")
     assert response.status_code == 200
     text = page_text(response)
     assert "2 added, 1 already listed, 1 rejected" in text
@@ -171,18 +160,7 @@ def test_every_decision_and_import_leaves_an_audit_row_with_who_and_where(
         "not yet",
         "127.0.0.1",
     )
-    from tests.conftest import csrf_token
-
-    upload = admin.get("/admin/import")
-    admin.post(
-        "/admin/import",
-        data={
-            "csrf_token": csrf_token(upload.text),
-            "reason": "feed",
-            "file": (io.BytesIO(b"198.51.100.1\n"), "feed.txt"),
-        },
-        content_type="multipart/form-data",
-    )
+    upload(admin, b"198.51.100.1\n")
     [imported] = db_events(app, "listing.imported")
     assert imported.actor == "operator:admin@example.net"
     assert imported.detail == "1 added, 0 already listed, 0 rejected"

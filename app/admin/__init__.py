@@ -1,4 +1,5 @@
-"""Operator pages under /admin: sign-in, dashboard, listings, requests, mail, reports, audit.
+"""Operator pages under /admin: sign-in, dashboard, listings, the allowlist,
+requests, mail, reports, audit.
 
 An edge: the views here call the domain packages (app.listing, app.delisting, app.mail,
 app.abuse, app.accounts) and app.core; nothing outside this package imports them.
@@ -11,6 +12,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 from app.admin import (  # noqa: E402,F401  (they attach to bp)
     abuse_reports,
     access,
+    allowlist,
     audit_log,
     headers,
     listings,

@@ -31,12 +31,26 @@ class LogoutForm(Form):
     submit = SubmitField(_l("Sign out"))
 
 
-class ListingForm(Form):
+class NetworkForm(Form):
+    """An address or range with a reason; the parsed network is kept in `parsed`."""
+
     network = StringField(
         _l("Address or CIDR range"),
         validators=[InputRequired(), Length(max=100)],
         description=_l("e.g. 203.0.113.7 or 198.51.100.0/24"),
     )
+    reason = StringField(_l("Reason"), validators=[InputRequired(), Length(max=MAX_REASON_LENGTH)])
+
+    parsed: IPNetwork | None = None  # set by validate_network
+
+    def validate_network(self, field: StringField) -> None:
+        try:
+            self.parsed = parse_network(field.data or "")
+        except AddressError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class ListingForm(NetworkForm):
     reason = StringField(
         _l("Reason"),
         validators=[InputRequired(), Length(max=MAX_REASON_LENGTH)],
@@ -49,13 +63,14 @@ class ListingForm(Form):
     )
     submit = SubmitField(_l("Add listing"))
 
-    parsed: IPNetwork | None = None  # set by validate_network
 
-    def validate_network(self, field: StringField) -> None:
-        try:
-            self.parsed = parse_network(field.data or "")
-        except AddressError as exc:
-            raise ValidationError(str(exc)) from None
+class AllowlistForm(NetworkForm):
+    reason = StringField(
+        _l("Reason"),
+        validators=[InputRequired(), Length(max=MAX_REASON_LENGTH)],
+        description=_l("Why it must never be listed, e.g. our outbound relays."),
+    )
+    submit = SubmitField(_l("Add to the allowlist"))
 
 
 class ActionForm(Form):

@@ -12,6 +12,7 @@ from app.admin.actions import audited_action, operator_actor
 from app.admin.forms import ActionForm, ListingForm
 from app.core.actor import Actor
 from app.core.clock import utcnow
+from app.core.errors import DomainError
 from app.delisting import review
 from app.extensions import db
 from app.listing import blocklist
@@ -59,21 +60,29 @@ def listing(listing_id: int):
 def listing_new():
     form = ListingForm(network=request.args.get("network", ""))
     if not form.validate_on_submit() or form.parsed is None:
-        status = 400 if request.method == "POST" else 200
-        return render_template("admin/listing_new.html", form=form), status
-    result = blocklist.add_listing(
-        form.parsed,
-        form.reason.data,
-        actor=operator_actor(),
-        now=utcnow(),
-        notes=form.notes.data.strip() or None,
-    )
+        return _new_listing_page(form)
+    try:
+        result = blocklist.add_listing(
+            form.parsed,
+            form.reason.data,
+            actor=operator_actor(),
+            now=utcnow(),
+            notes=(form.notes.data or "").strip() or None,
+        )
+    except DomainError as exc:  # never listable: too wide, special space, allowlisted
+        form.network.errors = [str(exc)]
+        return _new_listing_page(form)
     db.session.commit()
     if result.created:
         flash(_l("%(network)s is listed.", network=result.listing.network))
     else:
         flash(_l("%(network)s was listed already.", network=result.listing.network))
     return redirect(url_for(".listing", listing_id=result.listing.id), code=303)
+
+
+def _new_listing_page(form: ListingForm) -> tuple[str, int]:
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/listing_new.html", form=form), status
 
 
 def _page(item: Listing) -> str:

@@ -10,11 +10,13 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    from app.cli.allowlist import allowlist_cli
     from app.cli.blocklist import blocklist_cli
     from app.cli.operators import operator_cli
     from app.cli.servers import mail_sink_command, policy_server_command, worker_command
 
     app.cli.add_command(blocklist_cli)
+    app.cli.add_command(allowlist_cli)
     app.cli.add_command(operator_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(mail_sink_command)

@@ -9,8 +9,6 @@ Requests are not changed here: app.delisting owns their lifecycle.
 from __future__ import annotations
 
 import functools
-import time
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,12 +16,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.core import audit, sql
+from app.core import audit
 from app.core.actor import WORKER, Actor
 from app.core.errors import Conflict, Invalid
 from app.extensions import db
 from app.listing.addresses import IPAddress, IPNetwork, NetworkKey, containing_keys, network_key
-from app.models import DelistRequest, Listing, ListingPrefix, listing_in_force
+from app.listing.guard import ListingGuard
+from app.listing.prefixes import prefix_lengths, remember_prefixes
+from app.models import DelistRequest, Listing, listing_in_force
 
 # Readers of `Listing.changed_at` (the policy service's index, the importer's stamps) re-read
 # changes this far back, for transactions that committed late and clocks that differ a
@@ -42,13 +42,6 @@ def checked_reason(reason: str) -> str:
     if len(reason) > MAX_REASON_LENGTH:
         raise Invalid(f"the reason is too long (at most {MAX_REASON_LENGTH} characters)")
     return reason
-
-
-PREFIX_LENS = (
-    sa.select(ListingPrefix.prefix_len)
-    .where(ListingPrefix.version == sa.bindparam("version"))
-    .order_by(ListingPrefix.prefix_len.desc())
-)
 
 
 @functools.cache
@@ -70,29 +63,6 @@ def _probe_statement(count: int) -> sa.Executable:
     ]
     statement = probes[0] if count == 1 else sa.union_all(*probes)
     return sa.select(Listing).from_statement(statement)
-
-
-# The prefix lengths in use, per database and IP version: (read at, lengths). They
-# only ever grow, and this process forgets them whenever it adds one; another
-# process's new length is seen within PREFIX_LENS_TTL. That saves every lookup a
-# round trip, which on PostgreSQL was half its time.
-PREFIX_LENS_TTL = 1.0
-_prefix_lens: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def prefix_lengths(version: int) -> tuple[int, ...]:
-    """The prefix lengths listed for IP `version`, longest first."""
-    known = _prefix_lens.setdefault(db.engine, {})
-    read_at, lengths = known.get(version, (None, ()))
-    if read_at is None or time.monotonic() - read_at > PREFIX_LENS_TTL:
-        lengths = tuple(db.session.scalars(PREFIX_LENS, {"version": version}).all())
-        known[version] = (time.monotonic(), lengths)
-    return lengths
-
-
-def forget_prefix_lengths() -> None:
-    """After adding prefix lengths: the next lookup reads them again."""
-    _prefix_lens.pop(db.engine, None)
 
 
 def find_listing(address: IPAddress, now: datetime) -> Listing | None:
@@ -131,16 +101,6 @@ def _unfinalised(network: IPNetwork) -> Listing | None:
     )
 
 
-def remember_prefixes(prefixes: set[tuple[int, int]]) -> None:
-    """Record (version, prefix length) pairs as in use, for lookups to probe."""
-    db.session.execute(
-        sql.insert(ListingPrefix)
-        .values([{"version": v, "prefix_len": p} for v, p in sorted(prefixes)])
-        .on_conflict_do_nothing()
-    )
-    forget_prefix_lengths()
-
-
 @dataclass(frozen=True)
 class AddResult:
     listing: Listing
@@ -156,8 +116,12 @@ def add_listing(
     source: str = "manual",
     notes: str | None = None,
 ) -> AddResult:
-    """List `network`, or return the listing that already blocks exactly it."""
+    """List `network`, or return the listing that already blocks exactly it.
+
+    Raises ListingRefused for what may never be listed (app.listing.guard).
+    """
     reason = checked_reason(reason)
+    ListingGuard.current().check(network_key(network), str(network))
     current = _unfinalised(network)
     if current is not None and current.in_force_at(now):
         return AddResult(current, created=False)

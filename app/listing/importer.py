@@ -26,6 +26,8 @@ from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import AddressError, parse_network_key
 from app.listing.blocklist import CHANGES_OVERLAP
+from app.listing.guard import ListingGuard, ListingRefused
+from app.listing.prefixes import remember_prefixes
 from app.models import Listing, ListingTotals
 
 if TYPE_CHECKING:
@@ -146,11 +148,13 @@ def import_listings(
             )
         )
     }
+    guard = ListingGuard.current()
     rows, prefixes = [], set()
     for entry in entries:
         try:
             text, key = parse_network_key(entry.text)
-        except AddressError as exc:
+            guard.check(key, text)
+        except (AddressError, ListingRefused) as exc:
             report.reject(entry.line_no, entry.text, str(exc))
             continue
         try:
@@ -179,7 +183,7 @@ def import_listings(
         row["changed_at"] = started
     _insert(rows)
     if prefixes:
-        blocklist.remember_prefixes(prefixes)
+        remember_prefixes(prefixes)
     report.added = len(rows)
     if rows and clock() - started > RESTAMP_AFTER:
         # The policy server reads changes since its last refresh, less an overlap:

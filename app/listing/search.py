@@ -20,7 +20,8 @@ from app.listing.addresses import (
     parse_address,
     parse_network,
 )
-from app.listing.blocklist import prefix_lengths, same_network
+from app.listing.blocklist import same_network
+from app.listing.prefixes import prefix_lengths
 from app.models import AuditEvent, DelistRequest, Listing
 
 STATES = ("active", "scheduled", "removed", "all")

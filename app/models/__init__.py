@@ -4,6 +4,7 @@ A package of plain models: may import app.extensions only (and each other).
 """
 
 from app.models.abuse import REPORT_STATUSES, AbuseReport, SpentChallenge
+from app.models.allowlist import AllowlistEntry
 from app.models.audit import AuditEvent
 from app.models.listing import (
     Listing,
@@ -34,6 +35,7 @@ __all__ = [
     "REPORT_STATUSES",
     "REQUEST_STATUSES",
     "AbuseReport",
+    "AllowlistEntry",
     "AuditEvent",
     "DelistRequest",
     "Listing",

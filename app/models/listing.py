@@ -14,7 +14,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.ext.hybrid import hybrid_method
 
 from app.extensions import Model
-from app.models.types import UTCDateTime
+from app.models.types import NetworkColumns, UTCDateTime
 
 
 class _ListingEnd(Protocol):
@@ -43,18 +43,13 @@ def listing_in_force(row: _ListingEnd, t: datetime) -> bool:
     return row.removed_at is None and before_end(listing_ends_at(row), t)
 
 
-class Listing(Model):
+class Listing(NetworkColumns, Model):
     """One blocked address or range; removed rows stay as history."""
 
     __tablename__ = "listing"
     REASON_LENGTH = 500
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    network: so.Mapped[str] = so.mapped_column(sa.String(49))
-    version: so.Mapped[int] = so.mapped_column(sa.SmallInteger)
-    prefix_len: so.Mapped[int] = so.mapped_column(sa.SmallInteger)
-    # First address of the network, big-endian (4 bytes for IPv4, 16 for IPv6).
-    net_start: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary(16))
     reason: so.Mapped[str] = so.mapped_column(sa.String(REASON_LENGTH))
     notes: so.Mapped[str | None] = so.mapped_column(sa.Text)
     source: so.Mapped[str] = so.mapped_column(sa.String(20), default="manual")

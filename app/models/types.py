@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 
 class UTCDateTime(sa.TypeDecorator):
@@ -25,3 +26,13 @@ class UTCDateTime(sa.TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class NetworkColumns:
+    """A network as people write it and as the fixed-width key that indexes compare."""
+
+    network: so.Mapped[str] = so.mapped_column(sa.String(49))
+    version: so.Mapped[int] = so.mapped_column(sa.SmallInteger)
+    prefix_len: so.Mapped[int] = so.mapped_column(sa.SmallInteger)
+    # First address of the network, big-endian (4 bytes for IPv4, 16 for IPv6).
+    net_start: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary(16))
