@@ -189,8 +189,8 @@ def test_oversized_request_is_answered_and_closed(server):
         assert ask(sock, request("203.0.113.7")) == REJECT % b"203.0.113.7"
 
 
-def test_stalled_client_is_timed_out(server, monkeypatch):
-    monkeypatch.setattr(policy, "STALL_SECONDS", 0.5)
+@pytest.mark.parametrize("app_overrides", [{"POLICY_REQUEST_TIMEOUT_SECONDS": 1}])
+def test_stalled_client_is_timed_out(server):
     with connect(server) as sock:
         sock.sendall(b"request=smtpd_access_policy\n")  # and then nothing
         sock.settimeout(5)

@@ -2,6 +2,8 @@
 
 Protocol: `name=value` lines ended by an empty line; one `action=...` line and
 an empty line back; many requests per connection (Postfix keeps it open).
+
+Connections and their limits: app.policy.connections.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from app.core.clock import utcnow
 from app.listing.addresses import unmapped
 from app.listing.rejection import reject_reply
 from app.policy import index as policy_index
+from app.policy.connections import ACCEPT_BACKLOG, Connections
 
 log = logging.getLogger("delist.policy")
 
 MAX_REQUEST_BYTES = 16 * 1024  # Postfix sends about 1 KiB
-STALL_SECONDS = 10.0  # a request started but not finished
-IDLE_SECONDS = 900.0  # no request at all (Postfix's own idle limit is 300 s)
 DUNNO = b"action=DUNNO\n\n"
+SWEEP_SECONDS = 1.0
 
 
 class PolicyService:
@@ -70,44 +72,62 @@ class PolicyService:
 
 
 class PolicyProtocol(asyncio.Protocol):
+    """One client connection; `connections` keeps it in its idle or its busy queue."""
+
     def __init__(self, server: PolicyServer):
         self.server = server
+        self.connections = server.connections
         self.buffer = bytearray()
         self.transport: asyncio.Transport  # set by connection_made(), before anything else
-        self.last_activity = time.monotonic()
+        self.idle_since = time.monotonic()
+        self.deadline: asyncio.TimerHandle | None = None  # set while a request is unfinished
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # a TCP server's: a Transport
-        self.server.connections.add(self)
+        self.connections.opened(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.server.connections.discard(self)
+        self.connections.forget(self)
 
     def data_received(self, data: bytes) -> None:
-        self.last_activity = time.monotonic()
         self.buffer += data
         service = self.server.service
+        finished = False
         while True:
             end = self.buffer.find(b"\n\n")
             if end < 0:
                 break
             request = bytes(self.buffer[:end]).strip(b"\n")
             del self.buffer[: end + 2]
+            finished = True
             if request:  # tolerate stray empty lines between requests
                 self.transport.write(service.answer(request))
+        if self.buffer.startswith(b"\n"):  # stray empty lines begin no request
+            self.buffer = bytearray(self.buffer.lstrip(b"\n"))
         if len(self.buffer) > MAX_REQUEST_BYTES:
             self.transport.write(service.refuse_malformed("request too large"))
-            self.transport.close()
+            self.connections.close(self, "too large")
+        elif not self.buffer:
+            self.connections.now_idle(self)
+        elif finished or self.deadline is None:  # a request began in this data
+            self.connections.now_busy(self)
+
+    # A client that does not read its answers gets no more of them queued: stop reading.
+    def pause_writing(self) -> None:
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.transport.resume_reading()
 
 
 class PolicyServer:
-    """The listening server, its stall/idle sweeper and the index refresher."""
+    """The listening server, its connections and their limits, and the index refresher."""
 
     def __init__(self, app: Flask, host: str, port: int):
         self.app = app
         self.host = host
         self.port = port
-        self.connections: set[PolicyProtocol] = set()
+        self.connections = Connections(app.config)
         self._service: PolicyService | None = None
         self.stopping = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -168,30 +188,36 @@ class PolicyServer:
     # --- the network side -------------------------------------------------------------
     async def sweep(self) -> None:
         while True:
-            await asyncio.sleep(1.0)
-            now = time.monotonic()
-            for connection in list(self.connections):
-                idle = now - connection.last_activity
-                if (connection.buffer and idle > STALL_SECONDS) or idle > IDLE_SECONDS:
-                    if connection.buffer:
-                        log.warning("policy client stalled mid-request; closing")
-                    connection.transport.close()
+            await asyncio.sleep(SWEEP_SECONDS)
+            self.connections.tend(time.monotonic())
 
     async def serve(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self.loop.set_exception_handler(self.connections.loop_error)
+        self.connections.fit_descriptor_limit()
         server = await self.loop.create_server(
-            lambda: PolicyProtocol(self), self.host, self.port, reuse_address=True
+            lambda: PolicyProtocol(self),
+            self.host,
+            self.port,
+            reuse_address=True,
+            backlog=ACCEPT_BACKLOG,
         )
         self.port = server.sockets[0].getsockname()[1]
         sweeper = asyncio.create_task(self.sweep())
-        log.info("policy server listening on %s:%d", self.host, self.port)
+        log.info(
+            "policy server listening on %s:%d (at most %d connections)",
+            self.host,
+            self.port,
+            self.connections.limit,
+        )
         self.ready.set()
         async with server:
             while not self.stopping.is_set():
                 await asyncio.sleep(0.2)
         sweeper.cancel()
-        for connection in list(self.connections):
+        for connection in self.connections:
             connection.transport.close()
+        self.connections.report_closed()
         log.info(
             "policy server stopped after %d requests (%d rejected, %d malformed)",
             self.service.requests,
