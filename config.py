@@ -18,6 +18,8 @@ from limits import parse as parse_limit
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 
+# The longest lifetime a listing can be given (ten years; it fits the database's integer).
+MAX_LIFETIME_SECONDS = 10 * 365 * 86400
 MAX_DELIST_DELAY_SECONDS = 24 * 60 * 60
 
 
@@ -71,6 +73,10 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "DELIST_ALLOW_NON_GLOBAL_IPS": (_bool, False),
     "LISTING_MIN_PREFIX_V4": (_int, 8),
     "LISTING_MIN_PREFIX_V6": (_int, 19),
+    "LISTING_TTL_SECONDS": (_int, 7 * 86400),
+    "LISTING_MEMORY_DAYS": (_int, 90),
+    "LISTING_REPEAT_FACTOR": (_int, 2),
+    "LISTING_MAX_TTL_SECONDS": (_int, 365 * 86400),
     "EMAIL_CHECK_DELIVERABILITY": (_bool, False),
     "WORKER_POLL_SECONDS": (_int, 5),
     "POLICY_REJECT_CODE": (_text, "550 5.7.606"),
@@ -121,6 +127,10 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "WORKER_POLL_SECONDS": (1, 3600),
     "LISTING_MIN_PREFIX_V4": (1, 32),
     "LISTING_MIN_PREFIX_V6": (1, 128),
+    "LISTING_TTL_SECONDS": (0, MAX_LIFETIME_SECONDS),
+    "LISTING_MEMORY_DAYS": (0, 3650),
+    "LISTING_REPEAT_FACTOR": (1, 100),
+    "LISTING_MAX_TTL_SECONDS": (1, MAX_LIFETIME_SECONDS),
     "POLICY_REFRESH_SECONDS": (1, 3600),
     "POLICY_MAX_CONNECTIONS": (1, 100_000),
     "POLICY_REQUEST_TIMEOUT_SECONDS": (1, 300),

@@ -132,7 +132,7 @@ def bench_removals(app, removals: int) -> dict:
         db.session.commit()
         later = due + timedelta(seconds=1)
         started = time.perf_counter()
-        finalised = blocklist.finalise_due_removals(later, limit=None)
+        finalised = blocklist.finalise_due_listings(later, limit=None).removals
         closed = 0
         while True:
             done = jobs.finish_due_requests(later)

@@ -145,7 +145,7 @@ def portal_with_mail(database_url: str, *listed: str, **settings):
     from app.extensions import db
 
     app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url, "MAIL_PORT": free_port()})
-    add_listings(app, *listed)
+    add_listings(app, *listed, permanent=True)
     sink = SmtpSink(app.config["MAIL_PORT"])
     sink.start()
     try:

@@ -40,14 +40,18 @@ BASE_CONFIG = {
 }
 
 
-def add_listings(app, *networks: str, reason: str = "Spam") -> None:
-    """List these addresses or ranges, as an operator would, at T0."""
-    from app.listing import blocklist
+def add_listings(app, *networks: str, reason: str = "Spam", permanent: bool = False) -> None:
+    """List these addresses or ranges, as an operator would, at T0. Servers that run on
+    the real clock (a browser's portal, a policy server in a process of its own) need
+    `permanent`: a listing of T0 with the default lifetime has expired by today."""
+    from app.listing import blocklist, lifetimes
     from app.listing.addresses import parse_network
 
+    lifetime = lifetimes.PERMANENT if permanent else lifetimes.DEFAULT
     with app.app_context():
         for text in networks:
-            blocklist.add_listing(parse_network(text), reason, actor=Actor("test"), now=T0)
+            network = parse_network(text)
+            blocklist.add_listing(network, reason, actor=Actor("test"), now=T0, lifetime=lifetime)
         db.session.commit()
 
 

@@ -51,6 +51,7 @@ def test_listed_address(client, listed):
             "network": "203.0.113.7/32",
             "reason": "Spam traps",
             "listed_at": T0.isoformat(),
+            "expires_at": (T0 + timedelta(days=7)).isoformat(),  # LISTING_TTL_SECONDS
         },
         "removal_effective_at": None,
         "delist_url": "https://delist.example.test/?ip=203.0.113.7",

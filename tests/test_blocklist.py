@@ -100,8 +100,8 @@ class TestRemoval:
         blocklist.schedule_removal(
             listing, T0 + timedelta(hours=1), delist_request=request, actor=Actor("sender"), now=T0
         )
-        assert blocklist.finalise_due_removals(T0 + timedelta(minutes=30)) == 0
-        assert blocklist.finalise_due_removals(T0 + timedelta(hours=2)) == 1
+        assert blocklist.finalise_due_listings(T0 + timedelta(minutes=30)).removals == 0
+        assert blocklist.finalise_due_listings(T0 + timedelta(hours=2)).removals == 1
         db.session.commit()
         db.session.refresh(listing)
         assert listing.removed_at == T0 + timedelta(hours=1)

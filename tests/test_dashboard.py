@@ -55,7 +55,7 @@ def test_the_count_follows_every_kind_of_write(app):
 
     with app.app_context():  # an operator removes one, the worker finalises the other
         blocklist.remove_listing(parse_network("203.0.113.8"), actor=Actor("t"), now=LATER)
-        blocklist.finalise_due_removals(LATER)
+        blocklist.finalise_due_listings(LATER)
         db.session.commit()
     assert counted(app, LATER) == (1, 1)
 

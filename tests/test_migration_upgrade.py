@@ -1,12 +1,14 @@
 """Migrations upgrade an existing database with data in it, on every database."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from app.extensions import db
+from app.listing import totals
+from app.models import Listing
 
 LISTED = datetime(2026, 1, 1, tzinfo=UTC)
 REMOVED = datetime(2026, 1, 2, tzinfo=UTC)
@@ -129,3 +131,34 @@ def test_0009_fills_in_the_mailbox_of_mail_already_queued(app):
             sa.text("SELECT recipient_mailbox FROM outbox_message ORDER BY id")
         ).all()
         assert mailboxes == ["bomb@example.com", "plain@example.org"]
+
+
+def test_0011_keeps_existing_listings_permanent_and_the_listing_count(app):
+    with app.app_context():
+        downgrade(revision="0010")
+        db.session.execute(
+            sa.text(
+                "INSERT INTO listing (network, version, prefix_len, net_start, reason, source,"
+                " listed_at, listed_by, changed_at) VALUES ('192.0.2.7/32', 4, 32, :start,"
+                " 'old', 'manual', :at, 'cli:root', :at)"
+            ),
+            {"start": bytes([192, 0, 2, 7]), "at": LISTED.replace(tzinfo=None)},
+        )
+        db.session.commit()
+        upgrade()
+        old = db.session.scalars(sa.select(Listing)).one()
+        assert (old.expires_at, old.lifetime_seconds) == (None, None)
+        assert old.in_force_at(LISTED + timedelta(days=3650))
+        # The count's triggers survived the new columns (SQLite rebuilds no table for them).
+        assert totals.unfinalised() == 1
+        lapsed = sa.text(
+            "INSERT INTO delist_request (public_id, email, ip, status, locale, created_at)"
+            " VALUES ('request-id-0003', 'a@example.com', '192.0.2.7', 'lapsed', 'en', :at)"
+        )
+        db.session.execute(lapsed, {"at": LISTED.replace(tzinfo=None)})
+        db.session.commit()
+        db.session.execute(sa.text("DELETE FROM delist_request"))
+        db.session.execute(sa.text("DELETE FROM listing"))
+        db.session.commit()
+        downgrade(revision="0010")
+        upgrade()

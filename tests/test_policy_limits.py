@@ -19,7 +19,7 @@ LISTED = b"203.0.113.7"
 
 @pytest.fixture
 def server(app):
-    add_listings(app, LISTED.decode())
+    add_listings(app, LISTED.decode(), permanent=True)
     with running_policy_server(app) as srv:
         yield srv
 
@@ -135,7 +135,7 @@ sys.stdin.read()  # until the test closes it
 
 @pytest.mark.parametrize("when", ["before start", "after start"])
 def test_out_of_file_descriptors_the_server_keeps_answering(app, database_url, when):
-    add_listings(app, LISTED.decode())
+    add_listings(app, LISTED.decode(), permanent=True)
     port = free_port()
     command = [sys.executable, "-c", SERVER_WITH_FEW_DESCRIPTORS, database_url, str(port), "256"]
     with subprocess.Popen(

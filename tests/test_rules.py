@@ -20,7 +20,7 @@ from app.delisting import confirmation, jobs, notices, sender_view
 from app.delisting.sender_view import SenderStatus
 from app.delisting.tokens import TokenError, sign_confirmation
 from app.extensions import db
-from app.listing import blocklist
+from app.listing import blocklist, lifetimes
 from app.listing.lookup import look_up
 from app.listing.search import search
 from app.mail import outbox
@@ -37,6 +37,7 @@ from tests.conftest import T0
 
 END = T0 + timedelta(hours=1)
 EDGES = (END - timedelta(microseconds=1), END, END + timedelta(microseconds=1))
+LATER = END + timedelta(hours=1)
 OPERATOR = Actor("operator:rules@example.net")
 
 # network -> in force at each edge time (before, at, after END)
@@ -46,6 +47,14 @@ EXPECTED = {
     "203.0.113.3/32": (False, False, False),  # removed by an operator before END
     "198.51.100.0/24": (True, False, False),  # a range whose removal takes effect at END
     "2001:db8::/64": (True, True, True),
+    "203.0.113.4/32": (True, False, False),  # expires at END
+    "203.0.113.5/32": (True, True, True),  # permanent
+    "203.0.113.6/32": (True, False, False),  # expires at END, before its scheduled removal
+}
+LIFETIMES = {
+    "203.0.113.4/32": lifetimes.Asked(int((END - T0).total_seconds())),
+    "203.0.113.5/32": lifetimes.PERMANENT,
+    "203.0.113.6/32": lifetimes.Asked(int((END - T0).total_seconds())),
 }
 
 
@@ -71,12 +80,19 @@ def listed(ctx):
     """The listings of EXPECTED, written and committed at T0."""
     ids = {}
     for network, _ in EXPECTED.items():
-        listing = blocklist.add_listing(ip_network(network), "rules", actor=OPERATOR, now=T0)
+        lifetime = LIFETIMES.get(network, lifetimes.DEFAULT)
+        listing = blocklist.add_listing(
+            ip_network(network), "rules", actor=OPERATOR, now=T0, lifetime=lifetime
+        )
         ids[network] = listing.listing.id
-    for network in ("203.0.113.2/32", "198.51.100.0/24"):
+    for network, at in (
+        ("203.0.113.2/32", END),
+        ("198.51.100.0/24", END),
+        ("203.0.113.6/32", LATER),
+    ):
         listing = db.session.get(Listing, ids[network])
         blocklist.schedule_removal(
-            listing, END, delist_request=_request_for(listing), actor=OPERATOR, now=T0
+            listing, at, delist_request=_request_for(listing), actor=OPERATOR, now=T0
         )
     blocklist.remove_listing(ip_network("203.0.113.3/32"), actor=OPERATOR, now=T0)
     db.session.commit()
@@ -112,9 +128,12 @@ def test_every_path_agrees_on_whether_a_listing_is_in_force(listed, i):
 
 def test_the_worker_finalises_exactly_the_listings_no_longer_in_force(listed):
     unfinalised = sa.select(Listing.network).where(Listing.removed_at.is_(None))
-    assert blocklist.finalise_due_removals(EDGES[0]) == 0
-    assert blocklist.finalise_due_removals(END) == 2
+    assert blocklist.finalise_due_listings(EDGES[0]) == (0, 0)
+    assert blocklist.finalise_due_listings(END) == (2, 2)  # (removals, expiries)
     db.session.commit()
+    ended = dict(db.session.execute(sa.select(Listing.network, Listing.removed_by)).all())
+    assert ended["203.0.113.4/32"] == ended["203.0.113.6/32"] == "expiry"
+    assert ended["203.0.113.2/32"] == OPERATOR.name
     assert set(db.session.scalars(unfinalised)) == _expected_at(2)
     assert {row.network for row in blocklist.active_listings(END)} == _expected_at(1)
 

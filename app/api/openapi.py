@@ -28,11 +28,16 @@ LOOKUP = {
                 {"type": "null"},
                 {
                     "type": "object",
-                    "required": ["network", "reason", "listed_at"],
+                    "required": ["network", "reason", "listed_at", "expires_at"],
                     "properties": {
                         "network": {"type": "string", "examples": ["203.0.113.0/24"]},
                         "reason": {"type": "string"},
                         "listed_at": {"type": "string", "format": "date-time"},
+                        "expires_at": {
+                            "oneOf": [{"type": "null"}, {"type": "string", "format": "date-time"}],
+                            "description": "When the listing ends on its own if no more "
+                            "abuse is seen; null when it is permanent.",
+                        },
                     },
                     "additionalProperties": False,
                 },

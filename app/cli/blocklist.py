@@ -8,11 +8,11 @@ from typing import BinaryIO
 import click
 from flask import current_app
 
-from app.cli.common import CommandGroup, InputError, cli_actor, parsed_network
+from app.cli.common import CommandGroup, InputError, cli_actor, lifetime_options, parsed_network
 from app.core.clock import utcnow
 from app.core.errors import Invalid
 from app.extensions import db
-from app.listing import blocklist, exports, importer
+from app.listing import blocklist, exports, importer, lifetimes
 from app.listing.addresses import AddressError, parse_address
 from app.models import Listing
 
@@ -23,8 +23,16 @@ blocklist_cli = CommandGroup("blocklist", help="List, delist and look up address
 @click.argument("networks", nargs=-1, required=True, metavar="ADDRESS_OR_CIDR...")
 @click.option("--reason", required=True, help="Why it is listed (shown to the sender).")
 @click.option("--notes", default=None, help="Evidence or notes for operators only.")
-def add_command(networks: tuple[str, ...], reason: str, notes: str | None) -> None:
+@lifetime_options
+def add_command(
+    networks: tuple[str, ...],
+    reason: str,
+    notes: str | None,
+    expires_in: int | None,
+    permanent: bool,
+) -> None:
     """List one or more addresses or CIDR ranges."""
+    lifetime = lifetimes.Asked(expires_in, permanent)
     try:
         reason = blocklist.checked_reason(reason)
     except Invalid:
@@ -33,13 +41,18 @@ def add_command(networks: tuple[str, ...], reason: str, notes: str | None) -> No
     parsed = [parsed_network(text) for text in networks]  # all valid, or nothing is written
     now = utcnow()
     results = [
-        blocklist.add_listing(n, reason, actor=cli_actor(), now=now, notes=notes) for n in parsed
+        blocklist.add_listing(n, reason, actor=cli_actor(), now=now, notes=notes, lifetime=lifetime)
+        for n in parsed
     ]
     db.session.commit()
     for result in results:
-        state = "listed" if result.created else "already listed since"
-        when = "" if result.created else " " + result.listing.listed_at.isoformat()
-        click.echo(f"{result.listing.network}: {state}{when}")
+        listing = result.listing
+        if not result.created:
+            click.echo(f"{listing.network}: already listed since {listing.listed_at.isoformat()}")
+        elif listing.expires_at is None:
+            click.echo(f"{listing.network}: listed, permanent")
+        else:
+            click.echo(f"{listing.network}: listed until {listing.expires_at.isoformat()}")
 
 
 @blocklist_cli.command("remove")
@@ -70,30 +83,37 @@ def check_command(ip: str) -> None:
     click.echo(f"  reason: {listing.reason}")
     if listing.removal_effective_at:
         click.echo(f"  removal scheduled at {listing.removal_effective_at.isoformat()}")
+    if listing.expires_at:
+        click.echo(f"  expires at {listing.expires_at.isoformat()} unless seen again")
 
 
 @blocklist_cli.command("list")
 def list_command() -> None:
-    """Print every active listing: network, listed at, removal at, reason."""
+    """Print every active listing: network, listed at, removal at, expires at, reason."""
     columns = (Listing.listed_at, Listing.reason)
     for row in blocklist.active_listings(utcnow(), *columns):
         removal = row.removal_effective_at.isoformat() if row.removal_effective_at else "-"
-        click.echo(f"{row.network}\t{row.listed_at.isoformat()}\t{removal}\t{row.reason}")
+        expiry = row.expires_at.isoformat() if row.expires_at else "-"
+        click.echo(f"{row.network}\t{row.listed_at.isoformat()}\t{removal}\t{expiry}\t{row.reason}")
 
 
 @blocklist_cli.command("import")
 @click.argument("file", type=click.File("rb"))
 @click.option("--reason", default=None, help="Reason for lines that do not give their own.")
-def import_command(file: BinaryIO, reason: str | None) -> None:
+@lifetime_options
+def import_command(
+    file: BinaryIO, reason: str | None, expires_in: int | None, permanent: bool
+) -> None:
     """Import addresses and ranges: a plain list (one per line, # comments) or a CSV
-    with a `network` column (and optional `reason`, `notes`). Bad lines are reported
-    and skipped; the rest goes in as one transaction."""
+    with a `network` column (and optional `reason`, `notes`, `expires_in`). Bad lines are
+    reported and skipped; the rest goes in as one transaction."""
     report = importer.import_listings(
         importer.read_entries(importer.decode(file.read())),
         reason=reason,
         actor=cli_actor(),
         now=utcnow(),
         clock=utcnow,
+        lifetime=lifetimes.Asked(expires_in, permanent),
     )
     db.session.commit()
     importer.refresh_statistics_if_needed(report)

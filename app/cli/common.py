@@ -1,8 +1,10 @@
-"""What every command shares: one-line errors, the acting user, parsing HOST:PORT."""
+"""What every command shares: one-line errors, the acting user, parsing HOST:PORT, the
+lifetime options of commands that list."""
 
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 
 import click
 import sqlalchemy as sa
@@ -11,6 +13,7 @@ from flask.cli import AppGroup
 from app.core.actor import Actor
 from app.core.errors import DomainError
 from app.listing.addresses import AddressError, IPNetwork, parse_network
+from config import MAX_LIFETIME_SECONDS
 
 
 class InputError(click.ClickException):
@@ -50,3 +53,17 @@ class CommandGroup(AppGroup):
                 f"database error: {exc.orig}. Is the database reachable, and is its schema "
                 "up to date (flask --app wsgi db upgrade)?"
             ) from None
+
+
+def lifetime_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`--expires-in SECONDS` and `--permanent`, for commands that list networks."""
+    command = click.option("--permanent", is_flag=True, help="Never expires (until removed).")(
+        command
+    )
+    return click.option(
+        "--expires-in",
+        type=click.IntRange(1, MAX_LIFETIME_SECONDS),
+        default=None,
+        metavar="SECONDS",
+        help="Lifetime instead of LISTING_TTL_SECONDS (and of a repeat offender's longer one).",
+    )(command)

@@ -35,7 +35,12 @@ def worker_command(once: bool, interval: int | None) -> None:
     while not stop.is_set():
         try:
             report = worker.run_once(utcnow())
-            if report.delivery.sent or report.removals_finalised or report.requests_expired:
+            if (
+                report.delivery.sent
+                or report.removals_finalised
+                or report.listings_expired
+                or report.requests_expired
+            ):
                 current_app.logger.info("worker pass: %s", report)
         except sa.exc.OperationalError as exc:
             # The database is away; keep the worker alive and try again next pass.

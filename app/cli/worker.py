@@ -1,4 +1,5 @@
-"""One pass of background work: deliver mail, finalise removals, expire requests, fold counts."""
+"""One pass of background work: deliver mail, finalise removals and expiries, expire
+requests, fold counts."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from app.mail import outbox
 class PassReport:
     delivery: outbox.DeliveryReport
     removals_finalised: int
+    listings_expired: int
     requests_expired: int
 
     def __str__(self) -> str:
@@ -24,13 +26,15 @@ class PassReport:
         return (
             f"mail sent={d.sent} retrying={d.retrying} failed={d.failed}; "
             f"removals finalised={self.removals_finalised}; "
+            f"listings expired={self.listings_expired}; "
             f"requests expired={self.requests_expired}"
         )
 
 
 def run_once(now: datetime) -> PassReport:
     """Do every due job once, committing after each step."""
-    removals = blocklist.finalise_due_removals(now)
+    finalised = blocklist.finalise_due_listings(now)
+    jobs.close_lapsed_requests(now)  # before the next: an expiry before the removal wins
     jobs.finish_due_requests(now)  # queues "removal took effect" mail, sent below
     db.session.commit()
     expired = jobs.expire_stale_requests(now)
@@ -38,4 +42,4 @@ def run_once(now: datetime) -> PassReport:
     listing_totals.fold_changes()
     db.session.commit()
     delivery = outbox.deliver_due(now)
-    return PassReport(delivery, removals, expired)
+    return PassReport(delivery, finalised.removals, finalised.expiries, expired)

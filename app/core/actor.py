@@ -32,3 +32,5 @@ class Actor:
 
 
 WORKER = Actor("worker")
+# A listing that ended on its own: recorded as who removed it and who acted in the audit log.
+EXPIRY = Actor("expiry")

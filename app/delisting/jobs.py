@@ -1,4 +1,5 @@
-"""The worker's part of the lifecycle: expire unused links, close requests whose removal came.
+"""The worker's part of the lifecycle: expire unused links, close requests whose removal came
+or whose listing expired on its own.
 
 Rows are claimed with SKIP LOCKED (PostgreSQL), so several workers handle each once.
 """
@@ -9,10 +10,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from app.core.actor import WORKER
+from app.core.actor import EXPIRY, WORKER
 from app.delisting import lifecycle, notices
 from app.extensions import db
-from app.models import DelistRequest, RequestStatus
+from app.models import OPEN_REQUEST_STATUSES, DelistRequest, Listing, RequestStatus
 
 
 def expire_stale_requests(now: datetime, limit: int = 1000) -> int:
@@ -44,3 +45,21 @@ def finish_due_requests(now: datetime, limit: int = 1000) -> int:
         lifecycle.close(delist_request, RequestStatus.DONE, "request.done", WORKER, now)
         notices.mail_removed(delist_request, now)
     return len(due)
+
+
+def close_lapsed_requests(now: datetime, limit: int = 1000) -> int:
+    """Close open requests whose listing expired on its own: nothing is left to remove."""
+    lapsed = db.session.scalars(
+        sa.select(DelistRequest)
+        .join(Listing, Listing.id == DelistRequest.listing_id)
+        .where(
+            DelistRequest.status.in_(OPEN_REQUEST_STATUSES),
+            Listing.removed_at.is_not(None),
+            Listing.removed_by == EXPIRY.name,
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=DelistRequest)
+    ).all()
+    for delist_request in lapsed:
+        lifecycle.close(delist_request, RequestStatus.LAPSED, "request.lapsed", WORKER, now)
+    return len(lapsed)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
-from app.models import AuditEvent, DelistRequest, OutboxMessage, RequestStatus
+from app.models import AuditEvent, DelistRequest, OutboxMessage, RequestStatus, ends_by_expiry
 
 
 class SenderStatus(StrEnum):
@@ -21,6 +21,7 @@ class SenderStatus(StrEnum):
     SCHEDULED = "scheduled"
     REMOVED = "removed"
     EXPIRED = "expired"
+    LAPSED = "lapsed"  # the listing expired on its own: nothing is left to remove
     CLOSED = "closed"  # denied or cancelled: the decision came by mail
 
 
@@ -28,6 +29,8 @@ def sender_status(delist_request: DelistRequest, now: datetime) -> SenderStatus:
     """The request's state as the sender sees it at `now`."""
     if delist_request.removal_in_effect_at(now):
         return SenderStatus.REMOVED
+    if delist_request.status == RequestStatus.LAPSED or _listing_expired(delist_request, now):
+        return SenderStatus.LAPSED
     if delist_request.link_expired_at(now) or delist_request.status == RequestStatus.EXPIRED:
         return SenderStatus.EXPIRED
     if delist_request.status in (
@@ -37,6 +40,17 @@ def sender_status(delist_request: DelistRequest, now: datetime) -> SenderStatus:
     ):
         return SenderStatus(delist_request.status.value)
     return SenderStatus.CLOSED
+
+
+def _listing_expired(delist_request: DelistRequest, now: datetime) -> bool:
+    """An open request whose listing has reached its expiry (finalised or not yet)."""
+    listing = delist_request.listing
+    return (
+        delist_request.is_open
+        and listing is not None
+        and ends_by_expiry(listing)
+        and not listing.in_force_at(now)
+    )
 
 
 def find_by_public_id(public_id: str) -> DelistRequest | None:
@@ -56,6 +70,7 @@ LABELS = {
     "removal.scheduled": _l("Removal scheduled"),
     "request.done": _l("Removal took effect"),
     "request.expired": _l("Link expired without confirmation"),
+    "request.lapsed": _l("The listing expired on its own"),
     "request.approved": _l("Approved by an operator"),
     "request.denied": _l("Refused by an operator"),
     "request.cancelled": _l("Removal cancelled by an operator"),

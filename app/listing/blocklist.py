@@ -1,29 +1,30 @@
-"""Listing rules: add, remove, look up "listed now?", schedule and finalise removals.
+"""Listing rules: add, remove, look up "listed now?", schedule removals, finalise ends.
 
-A listing is in force until `removed_at` is set or its end (`removal_effective_at`)
-has passed: `Listing.in_force_at` is that rule, and lookups ask it for the current
-time, so a scheduled removal takes effect on time whether or not the worker has run.
+A listing is in force until `removed_at` is set or its end (a scheduled removal or its
+expiry) has passed: `Listing.in_force_at` is that rule, and lookups ask it for the current
+time, so a listing stops blocking on time whether or not the worker has run.
 Requests are not changed here: app.delisting owns their lifecycle.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from app.core import audit
-from app.core.actor import WORKER, Actor
+from app.core.actor import EXPIRY, WORKER, Actor
 from app.core.errors import Conflict, Invalid
 from app.extensions import db
 from app.listing.addresses import IPAddress, IPNetwork, NetworkKey, containing_keys, network_key
 from app.listing.guard import ListingGuard
+from app.listing.lifetimes import DEFAULT, Asked, LifetimePolicy
 from app.listing.prefixes import prefix_lengths, remember_prefixes
-from app.models import DelistRequest, Listing, listing_in_force
+from app.models import END_COLUMNS, DelistRequest, Listing, ends_by_expiry, listing_in_force
 
 # Readers of `Listing.changed_at` (the policy service's index, the importer's stamps) re-read
 # changes this far back, for transactions that committed late and clocks that differ a
@@ -115,33 +116,61 @@ def add_listing(
     now: datetime,
     source: str = "manual",
     notes: str | None = None,
+    lifetime: Asked = DEFAULT,
 ) -> AddResult:
     """List `network`, or return the listing that already blocks exactly it.
 
-    Raises ListingRefused for what may never be listed (app.listing.guard).
+    The new listing expires as app.listing.lifetimes decides (a repeat offender's lasts
+    longer). Raises ListingRefused for what may never be listed (app.listing.guard).
     """
     reason = checked_reason(reason)
-    ListingGuard.current().check(network_key(network), str(network))
+    key = network_key(network)
+    ListingGuard.current().check(key, str(network))
     current = _unfinalised(network)
     if current is not None and current.in_force_at(now):
         return AddResult(current, created=False)
-    if current is not None:  # its removal is due but not finalised yet
+    if current is not None:  # its end has come but is not finalised yet
         _finalise(current, now)
+    policy = LifetimePolicy.current()
+    seconds = policy.seconds(lifetime, previous_lifetimes([key], now, policy.memory).get(key))
     listing = Listing(
         network=str(network),
-        **network_key(network)._asdict(),
+        **key._asdict(),
         reason=reason,
         notes=notes,
         source=source,
         listed_at=now,
         listed_by=actor.name,
         changed_at=now,
+        expires_at=policy.expiry(seconds, now),
+        lifetime_seconds=seconds,
     )
     db.session.add(listing)
     remember_prefixes({(network.version, network.prefixlen)})
     db.session.flush()
     audit.record("listing.added", actor=actor, now=now, listing=listing, detail=reason)
     return AddResult(listing, created=True)
+
+
+def previous_lifetimes(
+    keys: Iterable[NetworkKey] | None, now: datetime, memory: timedelta
+) -> dict[NetworkKey, int]:
+    """Network key -> the lifetime of its latest listing that ended within `memory` of `now`
+    (permanent ones left out). `keys=None` reads them all, for a bulk import."""
+    statement = (
+        sa.select(Listing.version, Listing.prefix_len, Listing.net_start, Listing.lifetime_seconds)
+        .where(
+            Listing.removed_at >= now - memory,
+            Listing.lifetime_seconds.is_not(None),
+        )
+        .order_by(Listing.removed_at)  # the latest end of each network is kept
+    )
+    if keys is not None:
+        statement = statement.where(sa.or_(*(same_network(key) for key in keys)))
+    return {
+        NetworkKey(row.version, row.prefix_len, row.net_start): row.lifetime_seconds
+        for row in db.session.execute(statement)
+    }
 
 
 def remove_listing(network: IPNetwork, *, actor: Actor, now: datetime) -> Listing | None:
@@ -217,15 +246,26 @@ def schedule_removal(
     return effective
 
 
+class Finalised(NamedTuple):
+    removals: int  # ended by a scheduled removal (a request's, or an operator's review)
+    expiries: int  # ended on their own
+
+
 def _finalise(listing: Listing, now: datetime) -> None:
+    """Record the end the listing has reached: its scheduled removal, or its expiry."""
+    listing.changed_at = now
+    if ends_by_expiry(listing):
+        listing.removed_at = listing.expires_at
+        listing.removed_by = EXPIRY.name
+        audit.record("listing.expired", actor=EXPIRY, now=now, listing=listing)
+        return
     listing.removed_at = listing.removal_effective_at
     listing.removed_by = listing.removal_scheduled_by
-    listing.changed_at = now
     audit.record("removal.effective", actor=WORKER, now=now, listing=listing)
 
 
-def finalise_due_removals(now: datetime, limit: int | None = 1000) -> int:
-    """Mark listings whose end has come as removed; return how many.
+def finalise_due_listings(now: datetime, limit: int | None = 1000) -> Finalised:
+    """Record as history the listings whose end has come; say how many of each kind.
 
     Rows are claimed with SKIP LOCKED (PostgreSQL), so several workers finalise each
     once. Their requests are closed by app.delisting.jobs, which tells the senders.
@@ -233,13 +273,15 @@ def finalise_due_removals(now: datetime, limit: int | None = 1000) -> int:
     due = db.session.scalars(
         sa.select(Listing)
         .where(Listing.end_reached_at(now))
-        .order_by(Listing.removal_effective_at)
+        .order_by(Listing.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
+    expiries = 0
     for listing in due:
+        expiries += ends_by_expiry(listing)
         _finalise(listing, now)
-    return len(due)
+    return Finalised(len(due) - expiries, expiries)
 
 
 def active_listings(
@@ -252,13 +294,7 @@ def active_listings(
     for the columns you print: reading a datetime costs more than the row.
     """
     statement = (
-        sa.select(
-            Listing.network,
-            Listing.version,
-            Listing.removed_at,
-            Listing.removal_effective_at,
-            *extra,
-        )
+        sa.select(Listing.network, Listing.version, *END_COLUMNS, *extra)
         .where(Listing.removed_at.is_(None))
         .order_by(Listing.version, Listing.prefix_len, Listing.net_start)
         .execution_options(yield_per=batch)

@@ -27,6 +27,7 @@ from app.listing import blocklist
 from app.listing.addresses import AddressError, parse_network_key
 from app.listing.blocklist import CHANGES_OVERLAP
 from app.listing.guard import ListingGuard, ListingRefused
+from app.listing.lifetimes import DEFAULT, PERMANENT, Asked, LifetimePolicy
 from app.listing.prefixes import remember_prefixes
 from app.models import Listing, ListingTotals
 
@@ -67,6 +68,7 @@ class Entry:
     text: str
     reason: str | None
     notes: str | None
+    expires_in: str | None = None  # the CSV's optional column, as written
 
 
 class ImportFileError(Invalid):
@@ -103,7 +105,13 @@ def _csv_entries(lines: Iterator[str], header: list[str]) -> Iterator[Entry]:
             line_no = reader.line_num + 1  # the header line came before the reader
             text = (row.get("network") or "").strip()
             if text and not text.startswith("#"):
-                yield Entry(line_no, text, _clean(row.get("reason")), _clean(row.get("notes")))
+                yield Entry(
+                    line_no,
+                    text,
+                    _clean(row.get("reason")),
+                    _clean(row.get("notes")),
+                    _clean(row.get("expires_in")),
+                )
     except csv.Error as exc:
         # The reader counts the lines it finished: the header and the broken one are not.
         raise ImportFileError(f"line {reader.line_num + 2}: {exc}") from None
@@ -132,6 +140,7 @@ def import_listings(
     now: datetime,
     clock: Callable[[], datetime],
     source: str = "import",
+    lifetime: Asked = DEFAULT,
 ) -> ImportReport:
     """Add every new network; count those already listed; reject bad lines.
 
@@ -139,7 +148,7 @@ def import_listings(
     that outlasts the change-feed overlap must stamp its rows again.
     """
     report = ImportReport()
-    blocklist.finalise_due_removals(now, limit=None)
+    blocklist.finalise_due_listings(now, limit=None)
     active = {
         (v, p, s)
         for v, p, s in db.session.execute(
@@ -149,12 +158,15 @@ def import_listings(
         )
     }
     guard = ListingGuard.current()
+    policy = LifetimePolicy.current()
+    previous = blocklist.previous_lifetimes(None, now, policy.memory)
     rows, prefixes = [], set()
     for entry in entries:
         try:
             text, key = parse_network_key(entry.text)
             guard.check(key, text)
-        except (AddressError, ListingRefused) as exc:
+            asked = _asked(entry.expires_in, lifetime)
+        except (AddressError, ListingRefused, Invalid) as exc:
             report.reject(entry.line_no, entry.text, str(exc))
             continue
         try:
@@ -167,6 +179,7 @@ def import_listings(
             continue
         active.add(key)
         prefixes.add((key.version, key.prefix_len))
+        seconds = policy.seconds(asked, previous.get(key))
         rows.append(
             {
                 "network": text,
@@ -176,6 +189,8 @@ def import_listings(
                 "source": source,
                 "listed_at": now,
                 "listed_by": actor.name,
+                "expires_at": policy.expiry(seconds, now),
+                "lifetime_seconds": seconds,
             }
         )
     started = clock()  # after reading the lines, which can take a while
@@ -198,6 +213,20 @@ def import_listings(
     return report
 
 
+def _asked(expires_in: str | None, default: Asked) -> Asked:
+    """A line's own lifetime (the CSV's `expires_in`: seconds, or `permanent`), or the file's."""
+    if expires_in is None:
+        return default
+    if expires_in.lower() == "permanent":
+        return PERMANENT
+    if not expires_in.isdigit():
+        raise Invalid(f"expires_in {expires_in!r} is not a number of seconds or 'permanent'")
+    return Asked(int(expires_in))
+
+
+TIME_COLUMNS = frozenset({"listed_at", "changed_at", "expires_at"})
+
+
 def _insert(rows: list[dict]) -> None:
     """Write new listings: COPY on PostgreSQL (several times faster), batches elsewhere."""
     if not rows:
@@ -209,9 +238,9 @@ def _insert(rows: list[dict]) -> None:
                 db.session.execute(sa.insert(Listing), rows[start : start + BATCH])
         return
     columns = list(rows[0])
-    # psycopg formats a datetime anew for every row; an import has two distinct times,
+    # psycopg formats a datetime anew for every row; an import has few distinct times,
     # so they go as ISO text, formatted once each (COPY of 200,000 rows: 0.36 s, not 0.82).
-    times = [i for i, column in enumerate(columns) if isinstance(rows[0][column], datetime)]
+    times = [i for i, column in enumerate(columns) if column in TIME_COLUMNS]
     as_text = functools.cache(datetime.isoformat)
     values_of = operator.itemgetter(*columns)
     copy_sql = f"COPY listing ({', '.join(columns)}) FROM STDIN"

@@ -37,6 +37,7 @@ class LookupResult:
                 "network": listing.network,
                 "reason": listing.reason,
                 "listed_at": listing.listed_at.isoformat(),
+                "expires_at": listing.expires_at.isoformat() if listing.expires_at else None,
             },
             "removal_effective_at": listing.removal_effective_at.isoformat()
             if listing is not None and listing.removal_effective_at

@@ -7,11 +7,13 @@ from app.models.abuse import REPORT_STATUSES, AbuseReport, SpentChallenge
 from app.models.allowlist import AllowlistEntry
 from app.models.audit import AuditEvent
 from app.models.listing import (
+    END_COLUMNS,
     Listing,
     ListingPrefix,
     ListingTotals,
     ListingTotalsChange,
     before_end,
+    ends_by_expiry,
     listing_ends_at,
     listing_in_force,
 )
@@ -28,6 +30,7 @@ from app.models.request import (
 from app.models.types import UTCDateTime
 
 __all__ = [
+    "END_COLUMNS",
     "OPEN_REQUEST_STATUSES",
     "OPEN_REQUEST_WHERE",
     "OPERATOR_ROLES",
@@ -48,6 +51,7 @@ __all__ = [
     "SpentChallenge",
     "UTCDateTime",
     "before_end",
+    "ends_by_expiry",
     "listing_ends_at",
     "listing_in_force",
 ]

@@ -22,11 +22,22 @@ class _ListingEnd(Protocol):
 
     removed_at: datetime | None
     removal_effective_at: datetime | None
+    expires_at: datetime | None
 
 
 def listing_ends_at(row: _ListingEnd) -> datetime | None:
-    """When an unfinalised listing stops being in force by itself; None if nothing is planned."""
-    return row.removal_effective_at
+    """When an unfinalised listing stops being in force by itself: its scheduled removal or
+    its expiry, whichever comes first; None when neither is set."""
+    removal, expiry = row.removal_effective_at, row.expires_at
+    if removal is None or expiry is None:
+        return removal or expiry
+    return min(removal, expiry)
+
+
+def ends_by_expiry(row: _ListingEnd) -> bool:
+    """Does the listing end by expiring (not by a scheduled removal, which wins a tie)?"""
+    removal, expiry = row.removal_effective_at, row.expires_at
+    return expiry is not None and (removal is None or expiry < removal)
 
 
 def before_end(end: Any, t: Any) -> bool:
@@ -62,6 +73,10 @@ class Listing(NetworkColumns, Model):
     removal_scheduled_by: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     removed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     removed_by: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    # When the listing ends on its own (None: permanent), and the lifetime it was given,
+    # which a repeat listing of the same network multiplies (app.listing.lifetimes).
+    expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    lifetime_seconds: so.Mapped[int | None] = so.mapped_column(sa.Integer)
     # Set on every change, so in-memory copies of the list (the policy server)
     # can fetch only what changed since they last looked.
     changed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
@@ -78,10 +93,16 @@ class Listing(NetworkColumns, Model):
             postgresql_where=sa.text("removed_at IS NULL"),
         ),
         sa.Index("ix_listing_due_removal", "removal_effective_at"),
+        sa.Index("ix_listing_expires_at", "expires_at"),
         sa.Index("ix_listing_changed_at", "changed_at"),
         # Every row, removed ones too: operators search the history by address.
         sa.Index("ix_listing_network_key", "version", "prefix_len", "net_start"),
     )
+
+    @property
+    def expires_by_itself(self) -> bool:
+        """Is its end an expiry, not a scheduled removal? (Permanent listings: no.)"""
+        return ends_by_expiry(self)
 
     @property
     def is_range(self) -> bool:
@@ -98,6 +119,7 @@ class Listing(NetworkColumns, Model):
         return sa.and_(
             cls.removed_at.is_(None),
             sa.or_(cls.removal_effective_at.is_(None), cls.removal_effective_at > t),
+            sa.or_(cls.expires_at.is_(None), cls.expires_at > t),
         )
 
     @hybrid_method
@@ -108,10 +130,16 @@ class Listing(NetworkColumns, Model):
     @end_reached_at.expression
     @classmethod
     def _end_reached_at_sql(cls, t: datetime) -> sa.ColumnElement[bool]:
-        return sa.and_(cls.removed_at.is_(None), cls.removal_effective_at <= t)
+        return sa.and_(
+            cls.removed_at.is_(None), sa.or_(cls.removal_effective_at <= t, cls.expires_at <= t)
+        )
 
     def __repr__(self) -> str:
         return f"<Listing {self.network}>"
+
+
+# What every reader of plain rows needs to apply the rule (exports, the policy index).
+END_COLUMNS = (Listing.removed_at, Listing.removal_effective_at, Listing.expires_at)
 
 
 class ListingTotals(Model):

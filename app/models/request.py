@@ -25,6 +25,7 @@ class RequestStatus(StrEnum):
     EXPIRED = "expired"  # the link was not used in time
     DENIED = "denied"  # an operator refused
     CANCELLED = "cancelled"  # an operator kept the listing after all
+    LAPSED = "lapsed"  # the listing expired on its own before the removal was due
 
 
 REQUEST_STATUSES = tuple(RequestStatus)

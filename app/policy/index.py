@@ -1,8 +1,9 @@
 """An in-memory copy of the active list for answering mail servers fast.
 
 Built from the database once, then kept current from `listing.changed_at`.
-Each entry remembers when it ends by itself (`listing_ends_at`), so a removal that
-becomes effective between two refreshes is honoured at once: the index asks the
+Each entry remembers when it ends by itself (`listing_ends_at`: a scheduled removal or its
+expiry), so a removal that becomes effective or a listing that expires between two
+refreshes is honoured at once, without a rebuild: the index asks the
 same rule as every other lookup (`app.models.listing_in_force`).
 """
 
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.listing.blocklist import CHANGES_OVERLAP
-from app.models import Listing, before_end, listing_ends_at
+from app.models import END_COLUMNS, Listing, before_end, listing_ends_at
 
 # Re-read changes this far back (see app.listing.blocklist.CHANGES_OVERLAP).
 REFRESH_OVERLAP = CHANGES_OVERLAP
@@ -96,14 +97,7 @@ def _apply(index: ListIndex, rows: Iterable) -> int:
     return count
 
 
-COLUMNS = (
-    Listing.id,
-    Listing.version,
-    Listing.prefix_len,
-    Listing.net_start,
-    Listing.removed_at,
-    Listing.removal_effective_at,
-)
+COLUMNS = (Listing.id, Listing.version, Listing.prefix_len, Listing.net_start, *END_COLUMNS)
 
 
 @dataclass
