@@ -208,3 +208,26 @@ def test_an_import_escalates_repeat_offenders_too(ctx):
         sa.select(Listing.network, Listing.lifetime_seconds).where(Listing.removed_at.is_(None))
     )
     assert dict(rows.all()) == {"203.0.113.7/32": 200, "203.0.113.8/32": 100}
+
+
+def test_admin_lifetimes_on_the_form_and_the_listing_page(app):
+    from tests.admin_helpers import post_form, signed_in
+
+    admin = signed_in(app)
+    new = "/admin/listings/new"
+    response = post_form(admin, new, new, network="203.0.113.7", reason="x", expires_in="90")
+    assert response.status_code == 303
+    page = page_text(admin.get(response.headers["Location"]))
+    assert "Expires Mar 2, 2026, 9:01:30 AM UTC (lifetime 90 seconds)" in page
+    assert "expires Mar 2, 2026, 9:01:30 AM UTC" in page  # the state badge
+    response = post_form(admin, new, new, network="203.0.113.8", reason="x", permanent="y")
+    assert "Expires never (permanent)" in page_text(admin.get(response.headers["Location"]))
+    both = post_form(
+        admin, new, new, network="203.0.113.9", reason="x", expires_in="60", permanent="y"
+    )
+    assert both.status_code == 400
+    assert "Give a lifetime or make it permanent, not both." in page_text(both)
+    zero = post_form(admin, new, new, network="203.0.113.9", reason="x", expires_in="0")
+    assert zero.status_code == 400 and 'id="expires_in-error"' in zero.text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Listing)) == 2

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, PasswordField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from app.listing import lifetimes
 from app.listing.addresses import AddressError, IPNetwork, parse_network
 from app.listing.blocklist import MAX_REASON_LENGTH
 from app.web.forms import Form
+from config import MAX_LIFETIME_SECONDS
 
 
 class LoginForm(Form):
@@ -61,7 +71,21 @@ class ListingForm(NetworkForm):
         validators=[Length(max=5000)],
         description=_l("For operators only."),
     )
+    expires_in = IntegerField(
+        _l("Lifetime in seconds"),
+        validators=[Optional(), NumberRange(min=1, max=MAX_LIFETIME_SECONDS)],
+        description=_l("Empty: the default lifetime (longer for a repeat offender)."),
+    )
+    permanent = BooleanField(_l("Permanent: never expires until removed"))
     submit = SubmitField(_l("Add listing"))
+
+    def validate_permanent(self, field: BooleanField) -> None:
+        if field.data and self.expires_in.data is not None:
+            raise ValidationError(_l("Give a lifetime or make it permanent, not both."))
+
+    def lifetime(self) -> lifetimes.Asked:
+        """The lifetime asked for (after validation)."""
+        return lifetimes.Asked(self.expires_in.data, bool(self.permanent.data))
 
 
 class AllowlistForm(NetworkForm):

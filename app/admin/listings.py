@@ -68,6 +68,7 @@ def listing_new():
             actor=operator_actor(),
             now=utcnow(),
             notes=(form.notes.data or "").strip() or None,
+            lifetime=form.lifetime(),
         )
     except DomainError as exc:  # never listable: too wide, special space, allowlisted
         form.network.errors = [str(exc)]

@@ -100,6 +100,11 @@ class Listing(NetworkColumns, Model):
     )
 
     @property
+    def ends_at(self) -> datetime | None:
+        """When it stops being in force by itself (see `listing_ends_at`)."""
+        return listing_ends_at(self)
+
+    @property
     def expires_by_itself(self) -> bool:
         """Is its end an expiry, not a scheduled removal? (Permanent listings: no.)"""
         return ends_by_expiry(self)
