@@ -231,3 +231,13 @@ def test_admin_lifetimes_on_the_form_and_the_listing_page(app):
     assert zero.status_code == 400 and 'id="expires_in-error"' in zero.text
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Listing)) == 2
+
+
+def test_admin_add_says_what_it_did(app):
+    from tests.admin_helpers import post_form, signed_in
+
+    admin = signed_in(app)
+    new = "/admin/listings/new"
+    for said in ("203.0.113.7/32 is listed.", "203.0.113.7/32 was listed already."):
+        response = post_form(admin, new, new, network="203.0.113.7", reason="x")
+        assert said in page_text(admin.get(response.headers["Location"]))

@@ -74,10 +74,8 @@ def listing_new():
         form.network.errors = [str(exc)]
         return _new_listing_page(form)
     db.session.commit()
-    if result.created:
-        flash(_l("%(network)s is listed.", network=result.listing.network))
-    else:
-        flash(_l("%(network)s was listed already.", network=result.listing.network))
+    said = _l("%(network)s is listed.") if result.created else _l("%(network)s was listed already.")
+    flash(said % {"network": result.listing.network})
     return redirect(url_for(".listing", listing_id=result.listing.id), code=303)
 
 
