@@ -162,3 +162,20 @@ def test_0011_keeps_existing_listings_permanent_and_the_listing_count(app):
         db.session.commit()
         downgrade(revision="0010")
         upgrade()
+
+
+def test_0012_counts_one_hit_for_listings_already_there(app):
+    with app.app_context():
+        downgrade(revision="0011")
+        db.session.execute(
+            sa.text(
+                "INSERT INTO listing (network, version, prefix_len, net_start, reason, source,"
+                " listed_at, listed_by, changed_at) VALUES ('192.0.2.8/32', 4, 32, :start,"
+                " 'old', 'manual', :at, 'cli:root', :at)"
+            ),
+            {"start": bytes([192, 0, 2, 8]), "at": LISTED.replace(tzinfo=None)},
+        )
+        db.session.commit()
+        upgrade()
+        old = db.session.scalars(sa.select(Listing)).one()
+        assert (old.hit_count, old.first_seen_at, old.seen_first) == (1, None, LISTED)

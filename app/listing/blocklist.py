@@ -144,6 +144,8 @@ def add_listing(
         changed_at=now,
         expires_at=policy.expiry(seconds, now),
         lifetime_seconds=seconds,
+        first_seen_at=now,
+        last_seen_at=now,
     )
     db.session.add(listing)
     remember_prefixes({(network.version, network.prefixlen)})

@@ -191,6 +191,8 @@ def import_listings(
                 "listed_by": actor.name,
                 "expires_at": policy.expiry(seconds, now),
                 "lifetime_seconds": seconds,
+                "first_seen_at": now,
+                "last_seen_at": now,
             }
         )
     started = clock()  # after reading the lines, which can take a while
@@ -224,7 +226,7 @@ def _asked(expires_in: str | None, default: Asked) -> Asked:
     return Asked(int(expires_in))
 
 
-TIME_COLUMNS = frozenset({"listed_at", "changed_at", "expires_at"})
+TIME_COLUMNS = frozenset({"listed_at", "changed_at", "expires_at", "first_seen_at", "last_seen_at"})
 
 
 def _insert(rows: list[dict]) -> None:

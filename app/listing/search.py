@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.core.errors import Invalid
 from app.core.paging import Page, newest_first
 from app.extensions import db
+from app.listing import hits
 from app.listing.addresses import (
     AddressError,
     IPAddress,
@@ -22,7 +23,7 @@ from app.listing.addresses import (
 )
 from app.listing.blocklist import same_network
 from app.listing.prefixes import prefix_lengths
-from app.models import AuditEvent, DelistRequest, Listing
+from app.models import AuditEvent, DelistRequest, Listing, ListingEvidence
 
 STATES = ("active", "scheduled", "removed", "all")
 
@@ -98,6 +99,7 @@ class History:
     events: Sequence[AuditEvent]  # oldest first
     requests: Sequence[DelistRequest]  # newest first
     same_network: Sequence[Listing]  # earlier and later listings of exactly this network
+    evidence: Sequence[ListingEvidence]  # the sightings kept, newest first
 
 
 def history(listing: Listing) -> History:
@@ -118,6 +120,7 @@ def history(listing: Listing) -> History:
             .where(same_network(key), Listing.id != listing.id)
             .order_by(Listing.id.desc())
         ).all(),
+        evidence=hits.timeline(listing),
     )
 
 

@@ -9,6 +9,7 @@ from app.models.audit import AuditEvent
 from app.models.listing import (
     END_COLUMNS,
     Listing,
+    ListingEvidence,
     ListingPrefix,
     ListingTotals,
     ListingTotalsChange,
@@ -42,6 +43,7 @@ __all__ = [
     "AuditEvent",
     "DelistRequest",
     "Listing",
+    "ListingEvidence",
     "ListingPrefix",
     "ListingTotals",
     "ListingTotalsChange",

@@ -77,6 +77,11 @@ class Listing(NetworkColumns, Model):
     # which a repeat listing of the same network multiplies (app.listing.lifetimes).
     expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     lifetime_seconds: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    # How often abuse was seen (app.listing.hits); the evidence itself is ListingEvidence.
+    # Rows from before these columns have no times: their listing time stands in.
+    hit_count: so.Mapped[int] = so.mapped_column(sa.Integer, default=1, server_default="1")
+    first_seen_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    last_seen_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     # Set on every change, so in-memory copies of the list (the policy server)
     # can fetch only what changed since they last looked.
     changed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
@@ -98,6 +103,14 @@ class Listing(NetworkColumns, Model):
         # Every row, removed ones too: operators search the history by address.
         sa.Index("ix_listing_network_key", "version", "prefix_len", "net_start"),
     )
+
+    @property
+    def seen_first(self) -> datetime:
+        return self.first_seen_at or self.listed_at
+
+    @property
+    def seen_last(self) -> datetime:
+        return self.last_seen_at or self.listed_at
 
     @property
     def ends_at(self) -> datetime | None:
@@ -141,6 +154,22 @@ class Listing(NetworkColumns, Model):
 
     def __repr__(self) -> str:
         return f"<Listing {self.network}>"
+
+
+class ListingEvidence(Model):
+    """One sighting of abuse behind a listing: when, from which source, what kind, a short
+    text. Operators only: texts may hold spam-trap addresses. The newest few are kept."""
+
+    __tablename__ = "listing_evidence"
+    KINDS = ("trap", "filter", "report", "operator")
+    TEXT_LENGTH = 500
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    listing_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("listing.id"), index=True)
+    seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(20))
+    source: so.Mapped[str] = so.mapped_column(sa.String(100))
+    text: so.Mapped[str | None] = so.mapped_column(sa.String(TEXT_LENGTH))
 
 
 # What every reader of plain rows needs to apply the rule (exports, the policy index).
