@@ -133,17 +133,26 @@ def test_0009_fills_in_the_mailbox_of_mail_already_queued(app):
         assert mailboxes == ["bomb@example.com", "plain@example.org"]
 
 
+def _insert_old_listing(last_octet: int) -> None:
+    """A listing as the schema before 0011 held it: no expiry, no hits."""
+    db.session.execute(
+        sa.text(
+            "INSERT INTO listing (network, version, prefix_len, net_start, reason, source,"
+            " listed_at, listed_by, changed_at) VALUES (:network, 4, 32, :start,"
+            " 'old', 'manual', :at, 'cli:root', :at)"
+        ),
+        {
+            "network": f"192.0.2.{last_octet}/32",
+            "start": bytes([192, 0, 2, last_octet]),
+            "at": LISTED.replace(tzinfo=None),
+        },
+    )
+
+
 def test_0011_keeps_existing_listings_permanent_and_the_listing_count(app):
     with app.app_context():
         downgrade(revision="0010")
-        db.session.execute(
-            sa.text(
-                "INSERT INTO listing (network, version, prefix_len, net_start, reason, source,"
-                " listed_at, listed_by, changed_at) VALUES ('192.0.2.7/32', 4, 32, :start,"
-                " 'old', 'manual', :at, 'cli:root', :at)"
-            ),
-            {"start": bytes([192, 0, 2, 7]), "at": LISTED.replace(tzinfo=None)},
-        )
+        _insert_old_listing(7)
         db.session.commit()
         upgrade()
         old = db.session.scalars(sa.select(Listing)).one()
@@ -167,14 +176,7 @@ def test_0011_keeps_existing_listings_permanent_and_the_listing_count(app):
 def test_0012_counts_one_hit_for_listings_already_there(app):
     with app.app_context():
         downgrade(revision="0011")
-        db.session.execute(
-            sa.text(
-                "INSERT INTO listing (network, version, prefix_len, net_start, reason, source,"
-                " listed_at, listed_by, changed_at) VALUES ('192.0.2.8/32', 4, 32, :start,"
-                " 'old', 'manual', :at, 'cli:root', :at)"
-            ),
-            {"start": bytes([192, 0, 2, 8]), "at": LISTED.replace(tzinfo=None)},
-        )
+        _insert_old_listing(8)
         db.session.commit()
         upgrade()
         old = db.session.scalars(sa.select(Listing)).one()
