@@ -26,7 +26,7 @@ def past_removal(ip: str, confirmed_at, status=RequestStatus.DONE, n: int = 0) -
     """A self-service removal of `ip` confirmed at `confirmed_at`."""
     db.session.add(
         DelistRequest(
-            public_id=f"past-{ip}-{n}-{confirmed_at:%Y%m%d%H%M%S}",
+            public_id=f"past-{ip.replace('.', '')}-{n}-{confirmed_at:%m%d%H%M%S}",
             email="old@example.org",
             ip=ip,
             status=status,
