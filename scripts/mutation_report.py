@@ -1,10 +1,12 @@
 """Per-module figures of the last `mutmut run`; exits 1 if a module keeps too many mutants alive.
 
-    .venv/bin/python scripts/mutation_report.py [--min-killed 0.9]
+    .venv/bin/python scripts/mutation_report.py [--min-killed 0.9] [--write-docs]
 
 The modules are those in `only_mutate` of [tool.mutmut] in pyproject.toml (file names or
-globs), so adding a module there is enough. A timeout counts as killed: the mutant hung a
-test. Mutants with no test, and any left unchecked, count against the module.
+globs), so adding a module there is enough; a module with nothing to mutate (an `__init__.py`
+holding only a docstring) is left out. A timeout counts as killed: the mutant hung a test.
+Mutants with no test, and any left unchecked, count against the module. `--write-docs`
+replaces the table of figures in docs/mutation.md with this run's.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from mutmut.stats import status_by_exit_code
 
 ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "mutants"
+DOCS = ROOT / "docs" / "mutation.md"
+TABLE_START = "<!-- figures: written by scripts/mutation_report.py --write-docs -->"
+TABLE_END = "<!-- end of figures -->"
 KILLED = {"killed", "timeout", "caught by type check"}
 
 
@@ -61,7 +66,8 @@ def load_figures(pattern: str) -> list[ModuleFigures]:
         if fnmatch.fnmatch(path, pattern):
             codes = json.loads(meta.read_text())["exit_code_by_key"]
             statuses = {name: status_by_exit_code[code] for name, code in codes.items()}
-            figures.append(ModuleFigures(path, statuses))
+            if statuses:
+                figures.append(ModuleFigures(path, statuses))
     return figures
 
 
@@ -79,11 +85,36 @@ def report(figures: ModuleFigures, min_killed: float) -> bool:
     return figures.score >= min_killed
 
 
+def table(all_figures: list[ModuleFigures]) -> str:
+    """The figures as the Markdown table of docs/mutation.md."""
+    lines = ["| module | killed / mutants | not killed |", "| --- | --- | --- |"]
+    for figures in all_figures:
+        counts = Counter(figures.alive().values())
+        alive = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
+        lines.append(
+            f"| `{figures.path}` | {figures.killed} / {figures.total} ({figures.score:.1%}) "
+            f"| {alive} |"
+        )
+    return "\n".join(lines)
+
+
+def write_docs(all_figures: list[ModuleFigures]) -> None:
+    """Replace the table between the markers in docs/mutation.md."""
+    text = DOCS.read_text()
+    before, start, rest = text.partition(TABLE_START)
+    _, end, after = rest.partition(TABLE_END)
+    if not start or not end:
+        raise SystemExit(f"{DOCS}: the table markers are missing")
+    DOCS.write_text(f"{before}{TABLE_START}\n{table(all_figures)}\n{TABLE_END}{after}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min-killed", type=float, default=0.9, help="share of mutants to kill")
+    parser.add_argument("--write-docs", action="store_true", help="update docs/mutation.md")
     args = parser.parse_args()
     passed = True
+    all_figures = []
     for pattern in mutated_modules():
         modules = load_figures(pattern)
         if not modules:
@@ -91,6 +122,9 @@ def main() -> int:
             passed = False
         for figures in modules:
             passed = report(figures, args.min_killed) and passed
+        all_figures += modules
+    if args.write_docs and all_figures:
+        write_docs(all_figures)
     if not passed:
         print(f"Under {args.min_killed:.0%} killed: see a mutant with `mutmut show NAME`.")
     return 0 if passed else 1

@@ -103,6 +103,7 @@ def gunicorn_server(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()  # reap it, or its Popen warns that it is still running
         log.unlink(missing_ok=True)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import secrets
 import shutil
 import socket
+import tempfile
 import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -68,12 +70,28 @@ def _migrated(url: str) -> None:
         db.engine.dispose()
 
 
+# The SQLite template, built once per process: mutation testing runs many test sessions in
+# processes forked from one that has built it already, and the migrations are most of a short
+# session's time. Only the process that built it deletes it.
+_sqlite_template: tuple[int, str] | None = None
+
+
+def _remove_template(owner: int, directory: str) -> None:
+    if os.getpid() == owner:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> str:
+def sqlite_template() -> str:
     """A SQLite file built by the migrations, copied for each test."""
-    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    _migrated(f"sqlite:///{path}")
-    return str(path)
+    global _sqlite_template
+    if _sqlite_template is None or not os.path.exists(_sqlite_template[1]):
+        directory = tempfile.mkdtemp(prefix="delist-test-template-")
+        path = os.path.join(directory, "template.sqlite3")
+        _migrated(f"sqlite:///{path}")
+        atexit.register(_remove_template, os.getpid(), directory)
+        _sqlite_template = (os.getpid(), path)
+    return _sqlite_template[1]
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.core.actor import Actor
+from app.core.errors import Conflict, Invalid
 from app.extensions import db
 from app.listing import blocklist, prefixes
 from app.listing.addresses import parse_network
@@ -218,6 +219,24 @@ def _scheduled_request(listing):
     return request
 
 
+def _another_request(listing):
+    """A second request naming `listing`, for another address (one open request per IP)."""
+    from app.models import DelistRequest
+
+    request = DelistRequest(
+        public_id=f"other{listing.id:018d}",
+        email="b@example.com",
+        ip="192.0.2.250",
+        listing_id=listing.id,
+        status="scheduled",
+        locale="en",
+        created_at=T0,
+    )
+    db.session.add(request)
+    db.session.flush()
+    return request
+
+
 def test_a_prefix_length_added_by_another_process_is_seen_within_the_cache_time(
     app, database_url, monkeypatch
 ):
@@ -239,3 +258,406 @@ def test_a_prefix_length_added_by_another_process_is_seen_within_the_cache_time(
         assert blocklist.find_listing(ip("198.51.100.9"), T0).network == "198.51.100.0/24"
         add("192.0.2.128/25")  # a length this process adds itself counts at once
         assert blocklist.find_listing(ip("192.0.2.200"), T0).network == "192.0.2.128/25"
+
+
+def trail():
+    """The audit trail, oldest first: (action, actor, listing id, request id, detail, at)."""
+    events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+    return [(e.action, e.actor, e.listing_id, e.request_id, e.detail, e.at) for e in events]
+
+
+LATER = T0 + timedelta(minutes=10)
+
+
+@pytest.mark.usefixtures("ctx")
+class TestAdding:
+    def test_a_new_listing_keeps_what_the_operator_gave(self):
+        result = blocklist.add_listing(
+            parse_network("198.51.100.0/24"),
+            "  Snowshoe spam  ",
+            actor=Actor("operator:ana@example.net"),
+            now=T0,
+            source="import",
+            notes="trap hits 2026-03-01",
+        )
+        db.session.commit()
+        listing = db.session.get(Listing, result.listing.id)
+        assert result.created
+        assert (listing.network, listing.version, listing.prefix_len) == ("198.51.100.0/24", 4, 24)
+        assert listing.net_start == bytes([198, 51, 100, 0])
+        assert (listing.reason, listing.notes, listing.source) == (
+            "Snowshoe spam",
+            "trap hits 2026-03-01",
+            "import",
+        )
+        assert (listing.listed_at, listing.listed_by, listing.changed_at) == (
+            T0,
+            "operator:ana@example.net",
+            T0,
+        )
+        assert (listing.removed_at, listing.removal_effective_at) == (None, None)
+
+    def test_without_notes_or_source_the_listing_is_manual_and_has_no_notes(self):
+        listing = add("203.0.113.7")
+        db.session.commit()
+        db.session.refresh(listing)
+        assert (listing.notes, listing.source) == (None, "manual")
+
+    def test_adding_is_audited_with_the_reason_and_the_listing(self):
+        listing = blocklist.add_listing(
+            parse_network("203.0.113.7"), " Spam trap ", actor=Actor("cli:root"), now=T0
+        ).listing
+        db.session.commit()
+        assert trail() == [("listing.added", "cli:root", listing.id, None, "Spam trap", T0)]
+
+    def test_adding_an_active_network_again_records_nothing(self):
+        add("203.0.113.7")
+        blocklist.add_listing(parse_network("203.0.113.7"), "again", actor=Actor("t"), now=LATER)
+        assert [event[0] for event in trail()] == ["listing.added"]
+
+    @pytest.mark.parametrize(
+        ("listed", "added"),
+        [
+            ("10.0.0.0/8", "10.0.0.0/16"),
+            ("10.0.0.0/16", "10.0.0.0/8"),
+            ("192.0.2.0/24", "192.0.2.0/32"),
+            ("0.0.0.0/0", "::/0"),
+            ("2001:db8::/32", "2001:db8::/48"),
+        ],
+    )
+    def test_a_network_that_shares_its_start_with_a_listed_one_is_listed_on_its_own(
+        self, listed, added
+    ):
+        first = add(listed)
+        result = blocklist.add_listing(parse_network(added), "x", actor=Actor("t"), now=T0)
+        db.session.commit()
+        assert result.created
+        assert result.listing.id != first.id
+        assert result.listing.network == str(parse_network(added))
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Listing)) == 2
+
+    def test_a_nested_range_is_found_before_the_range_around_it(self):
+        add("10.0.0.0/8")
+        add("10.0.0.0/16")
+        assert blocklist.find_listing(ip("10.0.255.255"), T0).network == "10.0.0.0/16"
+        assert blocklist.find_listing(ip("10.1.0.0"), T0).network == "10.0.0.0/8"
+
+    def test_listing_again_while_a_removal_is_due_finalises_the_old_row_first(self):
+        old = add("203.0.113.7")
+        request = _scheduled_request(old)
+        blocklist.schedule_removal(
+            old, T0 + timedelta(minutes=5), delist_request=request, actor=Actor("sender"), now=T0
+        )
+        new = blocklist.add_listing(
+            parse_network("203.0.113.7"), "again", actor=Actor("op"), now=LATER
+        ).listing
+        db.session.commit()
+        db.session.refresh(old)
+        assert (old.removed_at, old.removed_by, old.changed_at) == (
+            T0 + timedelta(minutes=5),
+            "sender",
+            LATER,
+        )
+        assert new.id != old.id and new.removed_at is None
+        assert [event[:3] for event in trail()[-2:]] == [
+            ("removal.effective", "worker", old.id),
+            ("listing.added", "op", new.id),
+        ]
+
+    @pytest.mark.parametrize(
+        ("reason", "message"),
+        [
+            ("", "a reason is required"),
+            (" \t\n", "a reason is required"),
+            ("x" * 501, "the reason is too long (at most 500 characters)"),
+        ],
+    )
+    def test_a_missing_or_overlong_reason_is_refused_with_a_message(self, reason, message):
+        with pytest.raises(Invalid) as refused:
+            blocklist.add_listing(parse_network("203.0.113.7"), reason, actor=Actor("t"), now=T0)
+        assert str(refused.value) == message
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Listing)) == 0
+
+    def test_a_reason_is_measured_after_trimming(self):
+        listing = add("203.0.113.7", reason="  " + "x" * 500 + "  ")
+        assert listing.reason == "x" * 500
+
+
+@pytest.mark.usefixtures("ctx")
+class TestRemoving:
+    def test_removing_ends_the_listing_now_and_says_who(self):
+        listing = add("203.0.113.7")
+        removed = blocklist.remove_listing(
+            parse_network("203.0.113.7"), actor=Actor("cli:root"), now=LATER
+        )
+        db.session.commit()
+        db.session.refresh(listing)
+        assert removed.id == listing.id
+        assert (listing.removed_at, listing.removed_by, listing.changed_at) == (
+            LATER,
+            "cli:root",
+            LATER,
+        )
+        assert not blocklist.is_listed_now(ip("203.0.113.7"), LATER)
+        assert trail()[-1] == ("listing.removed", "cli:root", listing.id, None, None, LATER)
+
+    def test_an_operator_removal_records_why(self):
+        listing = add("203.0.113.7")
+        blocklist.remove(listing, actor=Actor("operator:ana"), now=LATER, why="false positive")
+        db.session.commit()
+        assert trail()[-1] == (
+            "listing.removed",
+            "operator:ana",
+            listing.id,
+            None,
+            "false positive",
+            LATER,
+        )
+
+    def test_a_listing_with_a_removal_still_to_come_can_be_removed_now(self):
+        listing = add("203.0.113.7")
+        blocklist.schedule_removal(
+            listing,
+            T0 + timedelta(hours=1),
+            delist_request=_scheduled_request(listing),
+            actor=Actor("sender"),
+            now=T0,
+        )
+        removed = blocklist.remove_listing(
+            parse_network("203.0.113.7"), actor=Actor("op"), now=LATER
+        )
+        assert removed is not None and removed.removed_at == LATER
+        assert not blocklist.is_listed_now(ip("203.0.113.7"), LATER)
+
+    def test_removing_what_is_not_in_force_changes_nothing(self):
+        listing = add("203.0.113.7")
+        blocklist.schedule_removal(
+            listing, T0, delist_request=_scheduled_request(listing), actor=Actor("s"), now=T0
+        )
+        before = trail()
+        assert (
+            blocklist.remove_listing(parse_network("203.0.113.7"), actor=Actor("op"), now=LATER)
+            is None
+        )
+        assert (
+            blocklist.remove_listing(parse_network("198.51.100.7"), actor=Actor("op"), now=LATER)
+            is None
+        )
+        assert listing.removed_at is None
+        assert trail() == before
+
+    def test_removing_a_range_does_not_touch_the_address_it_starts_with(self):
+        add("192.0.2.0/24")
+        single = add("192.0.2.0")
+        assert (
+            blocklist.remove_listing(parse_network("192.0.2.0/25"), actor=Actor("op"), now=T0)
+            is None
+        )
+        removed = blocklist.remove_listing(parse_network("192.0.2.0/24"), actor=Actor("op"), now=T0)
+        assert removed.network == "192.0.2.0/24"
+        assert single.removed_at is None
+        assert blocklist.find_listing(ip("192.0.2.0"), T0).id == single.id
+
+
+@pytest.mark.usefixtures("ctx")
+class TestScheduling:
+    def schedule(self, listing, effective_at, request=None, actor="sender", now=T0):
+        request = request or _scheduled_request(listing)
+        effective = blocklist.schedule_removal(
+            listing, effective_at, delist_request=request, actor=Actor(actor), now=now
+        )
+        return effective, request
+
+    def test_scheduling_records_the_time_the_request_and_who_asked(self):
+        listing = add("203.0.113.7")
+        effective, request = self.schedule(listing, T0 + timedelta(hours=1), now=LATER)
+        db.session.commit()
+        db.session.refresh(listing)
+        assert effective == T0 + timedelta(hours=1)
+        assert (
+            listing.removal_effective_at,
+            listing.removal_request_id,
+            listing.removal_scheduled_by,
+            listing.changed_at,
+        ) == (T0 + timedelta(hours=1), request.id, "sender", LATER)
+        assert trail()[-1] == (
+            "removal.scheduled",
+            "sender",
+            listing.id,
+            request.id,
+            "effective 2026-03-02T10:00:00+00:00",
+            LATER,
+        )
+
+    def test_an_earlier_time_replaces_a_later_one(self):
+        listing = add("203.0.113.7")
+        self.schedule(listing, T0 + timedelta(hours=5), actor="a")
+        earlier, second = self.schedule(
+            listing,
+            T0 + timedelta(hours=1),
+            request=_another_request(listing),
+            actor="b",
+            now=LATER,
+        )
+        db.session.refresh(listing)
+        assert earlier == T0 + timedelta(hours=1)
+        assert (listing.removal_request_id, listing.removal_scheduled_by, listing.changed_at) == (
+            second.id,
+            "b",
+            LATER,
+        )
+        assert trail()[-1][-2] == "effective 2026-03-02T10:00:00+00:00"
+
+    def test_a_later_time_leaves_the_earlier_schedule_as_it_was(self):
+        listing = add("203.0.113.7")
+        _, first = self.schedule(listing, T0 + timedelta(hours=1), actor="a")
+        kept, _ = self.schedule(
+            listing,
+            T0 + timedelta(hours=5),
+            request=_another_request(listing),
+            actor="b",
+            now=LATER,
+        )
+        db.session.refresh(listing)
+        assert kept == T0 + timedelta(hours=1)
+        assert (listing.removal_request_id, listing.removal_scheduled_by, listing.changed_at) == (
+            first.id,
+            "a",
+            T0,
+        )
+        assert trail()[-1][-2] == "effective 2026-03-02T10:00:00+00:00"
+
+    def test_the_same_time_again_keeps_the_first_request(self):
+        listing = add("203.0.113.7")
+        _, first = self.schedule(listing, T0 + timedelta(hours=1), actor="a")
+        self.schedule(
+            listing,
+            T0 + timedelta(hours=1),
+            request=_another_request(listing),
+            actor="b",
+            now=LATER,
+        )
+        db.session.refresh(listing)
+        assert (listing.removal_request_id, listing.removal_scheduled_by) == (first.id, "a")
+
+    def test_a_removed_listing_cannot_be_scheduled(self):
+        listing = add("203.0.113.7")
+        request = _scheduled_request(listing)
+        blocklist.remove(listing, actor=Actor("op"), now=T0)
+        db.session.flush()
+        with pytest.raises(Conflict) as refused:
+            blocklist.schedule_removal(
+                listing, LATER, delist_request=request, actor=Actor("s"), now=T0
+            )
+        assert str(refused.value) == "203.0.113.7/32 is not listed any more"
+        assert listing.removal_effective_at is None
+        assert "removal.scheduled" not in [event[0] for event in trail()]
+
+    def test_keeping_a_listing_cancels_its_removal_and_returns_the_request(self):
+        listing = add("203.0.113.7")
+        _, request = self.schedule(listing, T0 + timedelta(hours=1))
+        request_id = blocklist.keep(listing, actor=Actor("operator:ana"), now=LATER, why="abuse")
+        db.session.commit()
+        db.session.refresh(listing)
+        assert request_id == request.id
+        assert (
+            listing.removal_effective_at,
+            listing.removal_request_id,
+            listing.removal_scheduled_by,
+            listing.changed_at,
+        ) == (None, None, None, LATER)
+        assert blocklist.is_listed_now(ip("203.0.113.7"), T0 + timedelta(days=30))
+        assert trail()[-1] == (
+            "removal.cancelled",
+            "operator:ana",
+            listing.id,
+            None,
+            "abuse",
+            LATER,
+        )
+
+    def test_keeping_a_listing_without_a_removal_returns_no_request(self):
+        listing = add("203.0.113.7")
+        assert blocklist.keep(listing, actor=Actor("op"), now=LATER, why="x") is None
+
+
+@pytest.mark.usefixtures("ctx")
+class TestFinalising:
+    def test_finalising_marks_the_row_and_records_the_worker(self):
+        listing = add("203.0.113.7")
+        request = _scheduled_request(listing)
+        blocklist.schedule_removal(
+            listing, T0 + timedelta(hours=1), delist_request=request, actor=Actor("s"), now=T0
+        )
+        later = T0 + timedelta(hours=3)
+        assert blocklist.finalise_due_removals(later) == 1
+        db.session.commit()
+        db.session.refresh(listing)
+        assert (listing.removed_at, listing.removed_by, listing.changed_at) == (
+            T0 + timedelta(hours=1),
+            "s",
+            later,
+        )
+        assert trail()[-1] == ("removal.effective", "worker", listing.id, None, None, later)
+        assert blocklist.finalise_due_removals(later) == 0
+
+    def test_a_pass_finalises_at_most_its_limit_earliest_first(self):
+        due = [add(f"203.0.113.{n}") for n in range(1, 4)]
+        for minutes, listing in zip((30, 10, 20), due, strict=True):
+            blocklist.schedule_removal(
+                listing,
+                T0 + timedelta(minutes=minutes),
+                delist_request=_scheduled_request(listing),
+                actor=Actor("s"),
+                now=T0,
+            )
+        now = T0 + timedelta(hours=1)
+        assert blocklist.finalise_due_removals(now, limit=2) == 2
+        assert [listing.removed_at is not None for listing in due] == [False, True, True]
+        assert blocklist.finalise_due_removals(now, limit=2) == 1
+        assert all(listing.removed_at is not None for listing in due)
+
+    def test_operator_removals_and_listings_without_an_end_are_not_touched(self):
+        kept = add("203.0.113.1")
+        removed = add("203.0.113.2")
+        blocklist.remove(removed, actor=Actor("op"), now=T0)
+        assert blocklist.finalise_due_removals(T0 + timedelta(days=1)) == 0
+        assert kept.removed_at is None and removed.removed_by == "op"
+
+
+@pytest.mark.usefixtures("ctx")
+class TestActiveListings:
+    def test_every_listing_in_force_in_index_order_with_the_columns_asked_for(self):
+        for network in (
+            "2001:db8::/32",
+            "198.51.100.7",
+            "192.0.2.9",
+            "9.9.9.9",
+            "192.0.2.0/24",
+            "10.0.0.0/8",
+        ):
+            add(network, reason=f"because {network}")
+        gone = add("203.0.113.1")
+        blocklist.remove(gone, actor=Actor("op"), now=T0)
+        ending = add("203.0.113.2")
+        blocklist.schedule_removal(
+            ending,
+            T0 + timedelta(hours=1),
+            delist_request=_scheduled_request(ending),
+            actor=Actor("s"),
+            now=T0,
+        )
+        db.session.commit()
+        rows = list(blocklist.active_listings(T0 + timedelta(hours=1), Listing.reason, batch=2))
+        # By version, then prefix length, then start: 192.0.2.0/24 before 9.9.9.9/32, and the
+        # two /32s by address although 198.51.100.7 was listed first.
+        assert [(row.network, row.version, row.reason) for row in rows] == [
+            ("10.0.0.0/8", 4, "because 10.0.0.0/8"),
+            ("192.0.2.0/24", 4, "because 192.0.2.0/24"),
+            ("9.9.9.9/32", 4, "because 9.9.9.9"),
+            ("192.0.2.9/32", 4, "because 192.0.2.9"),
+            ("198.51.100.7/32", 4, "because 198.51.100.7"),
+            ("2001:db8::/32", 6, "because 2001:db8::/32"),
+        ]
+        before_end = blocklist.active_listings(T0 + timedelta(minutes=59))
+        assert "203.0.113.2/32" in [row.network for row in before_end]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.delisting.bounces import addresses_in, read_bounce
+from app.delisting.bounces import MAX_BOUNCE_LENGTH, REPLY_SPAN, addresses_in, read_bounce
 from tests.conftest import add_listings, csrf_token, page_text
 
 POSTFIX_BOUNCE = """\
@@ -143,3 +143,58 @@ def test_find_does_not_count_against_the_per_ip_limit(app, client):
     for _ in range(4):
         assert find(client, POSTFIX_BOUNCE).status_code == 200
     assert "Check your inbox" in page_text(submit_with_bounce(client, "", POSTFIX_BOUNCE))
+
+
+def test_addresses_that_cannot_have_sent_the_mail_are_left_out():
+    text = (
+        "via [127.0.0.1] [::1] [0.0.0.0] [::] [fe80::1] [169.254.0.9] [224.0.0.5] [ff02::1]"
+        " [IPv6:::ffff:198.51.100.4] and [198.51.100.5]"
+    )
+    assert addresses_in(text) == ["198.51.100.4", "198.51.100.5"]
+    assert read_bounce(text).candidates == ["198.51.100.4", "198.51.100.5"]
+
+
+def test_addresses_come_in_the_order_of_the_text_once_each_up_to_the_limit():
+    text = "198.51.100.3 [198.51.100.1] 198.51.100.2 [198.51.100.1] " + " ".join(
+        f"203.0.113.{n}" for n in range(1, 60)
+    )
+    found = addresses_in(text)
+    assert found[:4] == ["198.51.100.3", "198.51.100.1", "198.51.100.2", "203.0.113.1"]
+    assert len(found) == 50
+    assert addresses_in(text, limit=2) == ["198.51.100.3", "198.51.100.1"]
+
+
+def test_only_the_first_part_of_a_very_long_text_is_read():
+    cut = " " * (MAX_BOUNCE_LENGTH - 11) + "198.51.100.99"  # the limit falls inside it
+    assert addresses_in(cut) == []
+    assert read_bounce(cut).candidates == []
+    whole = " " * (MAX_BOUNCE_LENGTH - 13) + "198.51.100.99"
+    assert addresses_in(whole) == ["198.51.100.99"]
+    assert read_bounce(whole).address == "198.51.100.99"
+
+
+def test_the_address_our_reply_names_wins_over_others_in_brackets():
+    text = "from relay [192.0.2.25]: 550 5.7.606 banned sending IP [203.0.113.7] [203.0.113.8]"
+    facts = read_bounce(text)
+    assert (facts.address, facts.code) == ("203.0.113.7", "5.7.606")
+    assert facts.candidates == ["203.0.113.7", "203.0.113.8"]
+
+
+def test_an_address_far_after_the_code_is_not_part_of_that_reply():
+    prefix = "from relay [192.0.2.25]: 550 5.7.606"
+    room = REPLY_SPAN - len(" [203.0.113.7]")  # the reply ends REPLY_SPAN after the code
+    near = prefix + " " + "x" * room + "[203.0.113.7]"
+    assert read_bounce(near).address == "203.0.113.7"
+    far = prefix + " " + "x" * (room + 1) + "[203.0.113.7]"
+    facts = read_bounce(far)
+    assert facts.address is None  # two bracketed addresses, neither in a reply
+    assert facts.candidates == ["192.0.2.25", "203.0.113.7"]
+
+
+def test_a_policy_code_is_preferred_and_otherwise_the_first_code_is_given():
+    assert read_bounce("421 4.4.2 timeout; 554 5.7.1 refused").code == "5.7.1"
+    assert read_bounce("421 4.4.2 timeout; 550 5.1.1 no such user").code == "4.4.2"
+    assert read_bounce("version 5.7.1.2 and x5.7.1").code is None
+    # A 5.7.x code with no bracketed address after it: the address is found elsewhere.
+    facts = read_bounce("[198.51.100.9] said: 550 5.7.1 blocked")
+    assert (facts.address, facts.code) == ("198.51.100.9", "5.7.1")

@@ -26,12 +26,14 @@ from app.listing.search import search
 from app.mail import outbox
 from app.models import (
     OPEN_REQUEST_STATUSES,
+    REMOVING_STATUSES,
     REQUEST_STATUSES,
     DelistRequest,
     Listing,
     OutboxMessage,
     RequestStatus,
 )
+from app.models.request import _in_list_sql
 from app.policy import index as policy_index
 from tests.conftest import T0
 
@@ -298,3 +300,37 @@ def test_the_reason_limit_is_the_columns_width_on_every_path(ctx):
         blocklist.add_listing(network, "   ", actor=OPERATOR, now=T0)
     listing = blocklist.add_listing(network, "x" * width, actor=OPERATOR, now=T0).listing
     assert len(listing.reason) == width
+
+
+@pytest.mark.parametrize(
+    "statuses",
+    [OPEN_REQUEST_STATUSES, REMOVING_STATUSES, frozenset({RequestStatus.EXPIRED})],
+    ids=["open", "removing", "expired"],
+)
+def test_the_sql_condition_for_a_set_of_statuses_selects_exactly_those(ctx, statuses):
+    for status in REQUEST_STATUSES:
+        db.session.add(
+            DelistRequest(
+                public_id=f"status-{status}",
+                email="rules@example.org",
+                ip=f"192.0.2.{REQUEST_STATUSES.index(status) + 1}",
+                status=status,
+                locale="en",
+                created_at=T0,
+            )
+        )
+    db.session.flush()
+    condition = _in_list_sql("delist_request.status", statuses)
+    selected = db.session.scalars(sa.select(DelistRequest.status).where(condition))
+    assert set(selected) == statuses
+
+
+def test_the_open_request_condition_is_the_indexs_own_text(ctx):
+    """SQLite takes an ON CONFLICT target for a partial index only if its WHERE reads the same."""
+    condition = str(_in_list_sql("status", OPEN_REQUEST_STATUSES))
+    assert condition == "status IN ('pending', 'needs_review', 'scheduled')"
+    if db.engine.dialect.name == "sqlite":
+        index_sql = db.session.scalar(
+            sa.text("SELECT sql FROM sqlite_master WHERE name = 'uq_delist_request_open_ip'")
+        )
+        assert index_sql.endswith(f"WHERE {condition}")

@@ -1,0 +1,75 @@
+"""Calling the delisting services directly, in an app context, and reading what they left."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from ipaddress import ip_address, ip_network
+
+import sqlalchemy as sa
+
+from app.core.actor import Actor
+from app.delisting import submission
+from app.delisting.tokens import read_confirmation
+from app.extensions import db
+from app.listing import blocklist
+from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
+from tests.conftest import T0
+
+SENDER = Actor.sender("198.51.100.200")
+OPERATOR = Actor.operator("ana@example.net", "192.0.2.200")
+
+
+def list_networks(*networks: str, now: datetime = T0) -> list[Listing]:
+    """List these networks at `now`, as an operator would."""
+    return [
+        blocklist.add_listing(ip_network(text), "spam", actor=Actor("op"), now=now).listing
+        for text in networks
+    ]
+
+
+def submit(
+    ip: str,
+    email: str = "sender@example.org",
+    now: datetime = T0,
+    locale: str = "en",
+    actor: Actor = SENDER,
+) -> submission.SubmitResult:
+    """Send the form for `ip`, as the portal's view does after validating it."""
+    return submission.submit(email, ip_address(ip), actor=actor, locale=locale, now=now)
+
+
+def trail(*actions: str) -> list[tuple]:
+    """Audit events, oldest first (only `actions` if given): (action, actor, listing, request,
+    detail, at)."""
+    statement = sa.select(AuditEvent).order_by(AuditEvent.id)
+    if actions:
+        statement = statement.where(AuditEvent.action.in_(actions))
+    return [
+        (e.action, e.actor, e.listing_id, e.request_id, e.detail, e.at)
+        for e in db.session.scalars(statement)
+    ]
+
+
+def mails(kind: str | None = None) -> list[OutboxMessage]:
+    """The queued mail as the database holds it now, oldest first."""
+    statement = (
+        sa.select(OutboxMessage)
+        .order_by(OutboxMessage.id)
+        .execution_options(populate_existing=True)
+    )
+    if kind:
+        statement = statement.where(OutboxMessage.kind == kind)
+    return list(db.session.scalars(statement))
+
+
+def requests() -> list[DelistRequest]:
+    return list(db.session.scalars(sa.select(DelistRequest).order_by(DelistRequest.id)))
+
+
+def link_of(message: OutboxMessage) -> str:
+    """The signed link a queued confirmation mail carries."""
+    assert message.kind == "confirmation" and message.secret
+    assert message.secret in message.body_text
+    token = read_confirmation(message.secret)
+    assert token.request_id == message.request_id
+    return message.secret

@@ -1,0 +1,87 @@
+"""The worker's part of a request's life: expiring unused links, closing finished removals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.delisting import confirmation, jobs
+from app.listing import blocklist
+from app.models import RequestStatus
+from tests.conftest import T0
+from tests.delisting_helpers import SENDER, link_of, list_networks, mails, submit, trail
+
+pytestmark = pytest.mark.usefixtures("ctx")
+
+DELAY = timedelta(hours=1)
+
+
+def confirmed(ip: str, at, email="sender@example.org"):
+    list_networks(ip)
+    request = submit(ip, email=email).delist_request
+    confirmation.confirm(link_of(mails("confirmation")[-1]), actor=SENDER, now=at)
+    return request
+
+
+def test_links_unused_by_their_expiry_are_closed_as_expired():
+    list_networks("203.0.113.1", "203.0.113.2", "192.0.2.0/24")
+    stale = submit("203.0.113.1").delist_request
+    fresh = submit("203.0.113.2", now=T0 + timedelta(hours=1)).delist_request
+    in_review = submit("192.0.2.9").delist_request
+    end = T0 + timedelta(days=1)
+    assert jobs.expire_stale_requests(end - timedelta(microseconds=1)) == 0
+    assert jobs.expire_stale_requests(end) == 1
+    assert (stale.status, stale.closed_at) == (RequestStatus.EXPIRED, end)
+    assert (fresh.status, in_review.status) == (RequestStatus.PENDING, RequestStatus.NEEDS_REVIEW)
+    assert trail("request.expired") == [("request.expired", "worker", None, stale.id, None, end)]
+    assert jobs.expire_stale_requests(end + timedelta(days=30)) == 1
+    assert fresh.status == RequestStatus.EXPIRED
+
+
+def test_a_pass_expires_at_most_its_limit():
+    list_networks("203.0.113.1", "203.0.113.2", "203.0.113.3")
+    for ip in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):
+        submit(ip, email=f"{ip}@example.org")
+    later = T0 + timedelta(days=2)
+    assert jobs.expire_stale_requests(later, limit=2) == 2
+    assert jobs.expire_stale_requests(later, limit=2) == 1
+
+
+def test_requests_whose_removal_took_effect_are_closed_and_the_sender_told():
+    first = confirmed("203.0.113.1", T0)
+    second = confirmed("203.0.113.2", T0 + timedelta(minutes=10), email="two@example.org")
+    effective = T0 + DELAY
+    assert jobs.finish_due_requests(effective - timedelta(microseconds=1)) == 0
+    assert jobs.finish_due_requests(effective) == 1
+    assert (first.status, first.closed_at) == (RequestStatus.DONE, effective)
+    assert second.status == RequestStatus.SCHEDULED
+    assert trail("request.done") == [("request.done", "worker", None, first.id, None, effective)]
+    [removed] = mails("removed")
+    assert (removed.recipient, removed.request_id) == ("sender@example.org", first.id)
+    assert removed.subject == "203.0.113.1 is no longer on our blocked-senders list"
+    assert jobs.finish_due_requests(effective + timedelta(hours=1)) == 1
+    assert len(mails("removed")) == 2
+    assert jobs.finish_due_requests(effective + timedelta(hours=2)) == 0
+
+
+def test_a_pass_closes_at_most_its_limit_earliest_removal_first():
+    late = confirmed("203.0.113.1", T0 + timedelta(minutes=20))
+    early = confirmed("203.0.113.2", T0, email="two@example.org")
+    middle = confirmed("203.0.113.3", T0 + timedelta(minutes=10), email="three@example.org")
+    later = T0 + timedelta(hours=3)
+    assert jobs.finish_due_requests(later, limit=2) == 2
+    assert [r.status for r in (early, middle, late)] == [
+        RequestStatus.DONE,
+        RequestStatus.DONE,
+        RequestStatus.SCHEDULED,
+    ]
+    assert jobs.finish_due_requests(later, limit=2) == 1
+
+
+def test_closed_and_cancelled_requests_are_not_closed_again():
+    request = confirmed("203.0.113.1", T0)
+    request.status = RequestStatus.CANCELLED
+    blocklist.keep(request.listing, actor=SENDER, now=T0, why="x")
+    assert jobs.finish_due_requests(T0 + timedelta(days=1)) == 0
+    assert mails("removed") == []
