@@ -321,7 +321,7 @@ class TestAdding:
             ("10.0.0.0/8", "10.0.0.0/16"),
             ("10.0.0.0/16", "10.0.0.0/8"),
             ("192.0.2.0/24", "192.0.2.0/32"),
-            ("0.0.0.0/0", "::/0"),
+            ("0.0.0.0/8", "::/32"),
             ("2001:db8::/32", "2001:db8::/48"),
         ],
     )
@@ -566,7 +566,7 @@ class TestScheduling:
             listing.removal_scheduled_by,
             listing.changed_at,
         ) == (None, None, None, LATER)
-        assert blocklist.is_listed_now(ip("203.0.113.7"), T0 + timedelta(days=30))
+        assert blocklist.is_listed_now(ip("203.0.113.7"), T0 + timedelta(days=6))
         assert trail()[-1] == (
             "removal.cancelled",
             "operator:ana",
@@ -590,7 +590,7 @@ class TestFinalising:
             listing, T0 + timedelta(hours=1), delist_request=request, actor=Actor("s"), now=T0
         )
         later = T0 + timedelta(hours=3)
-        assert blocklist.finalise_due_removals(later) == 1
+        assert blocklist.finalise_due_listings(later).removals == 1
         db.session.commit()
         db.session.refresh(listing)
         assert (listing.removed_at, listing.removed_by, listing.changed_at) == (
@@ -599,7 +599,7 @@ class TestFinalising:
             later,
         )
         assert trail()[-1] == ("removal.effective", "worker", listing.id, None, None, later)
-        assert blocklist.finalise_due_removals(later) == 0
+        assert blocklist.finalise_due_listings(later).removals == 0
 
     def test_a_pass_finalises_at_most_its_limit_earliest_first(self):
         due = [add(f"203.0.113.{n}") for n in range(1, 4)]
@@ -612,16 +612,16 @@ class TestFinalising:
                 now=T0,
             )
         now = T0 + timedelta(hours=1)
-        assert blocklist.finalise_due_removals(now, limit=2) == 2
+        assert blocklist.finalise_due_listings(now, limit=2).removals == 2
         assert [listing.removed_at is not None for listing in due] == [False, True, True]
-        assert blocklist.finalise_due_removals(now, limit=2) == 1
+        assert blocklist.finalise_due_listings(now, limit=2).removals == 1
         assert all(listing.removed_at is not None for listing in due)
 
     def test_operator_removals_and_listings_without_an_end_are_not_touched(self):
         kept = add("203.0.113.1")
         removed = add("203.0.113.2")
         blocklist.remove(removed, actor=Actor("op"), now=T0)
-        assert blocklist.finalise_due_removals(T0 + timedelta(days=1)) == 0
+        assert blocklist.finalise_due_listings(T0 + timedelta(days=1)) == (0, 0)
         assert kept.removed_at is None and removed.removed_by == "op"
 
 

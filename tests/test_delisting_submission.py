@@ -288,7 +288,7 @@ class TestResendFromTheStatusPage:
             pending.listing, later, delist_request=pending, actor=Actor("op"), now=T0
         )
         assert submission.resend_link(pending, actor=SENDER, now=later) is None  # in force
-        blocklist.finalise_due_removals(later)
+        blocklist.finalise_due_listings(later)
         assert submission.resend_link(pending, actor=SENDER, now=later) is None
         assert len(mails()) == 1
 

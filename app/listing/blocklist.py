@@ -275,7 +275,7 @@ def finalise_due_listings(now: datetime, limit: int | None = 1000) -> Finalised:
     due = db.session.scalars(
         sa.select(Listing)
         .where(Listing.end_reached_at(now))
-        .order_by(Listing.id)
+        .order_by(Listing.ends_at, Listing.id)  # earliest first
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.ext.hybrid import hybrid_method
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 
 from app.extensions import Model
 from app.models.types import NetworkColumns, UTCDateTime
@@ -112,10 +112,21 @@ class Listing(NetworkColumns, Model):
     def seen_last(self) -> datetime:
         return self.last_seen_at or self.listed_at
 
-    @property
+    @hybrid_property
     def ends_at(self) -> datetime | None:
-        """When it stops being in force by itself (see `listing_ends_at`)."""
+        """When it stops being in force by itself (see `listing_ends_at`); SQL on the class."""
         return listing_ends_at(self)
+
+    @ends_at.inplace.expression
+    @classmethod
+    def _ends_at_sql(cls) -> sa.ColumnElement[datetime | None]:
+        removal, expiry = cls.removal_effective_at, cls.expires_at
+        return sa.case(
+            (removal.is_(None), expiry),
+            (expiry.is_(None), removal),
+            (expiry < removal, expiry),
+            else_=removal,
+        )
 
     @property
     def expires_by_itself(self) -> bool:
