@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from app.delisting import confirmation, jobs
+from app.extensions import db
 from app.listing import blocklist
-from app.models import RequestStatus
+from app.models import DelistRequest, RequestStatus
 from tests.conftest import T0
 from tests.delisting_helpers import SENDER, link_of, list_networks, mails, submit, trail
 
@@ -85,3 +87,43 @@ def test_closed_and_cancelled_requests_are_not_closed_again():
     blocklist.keep(request.listing, actor=SENDER, now=T0, why="x")
     assert jobs.finish_due_requests(T0 + timedelta(days=1)) == 0
     assert mails("removed") == []
+
+
+def _open_requests(count: int, status: RequestStatus, listing_id=None) -> None:
+    db.session.execute(
+        sa.insert(DelistRequest),
+        [
+            {
+                "public_id": f"bulk-{n:06d}",
+                "email": "bulk@example.org",
+                "ip": f"10.9.{n // 256}.{n % 256}",
+                "listing_id": listing_id,
+                "status": status,
+                "locale": "en",
+                "created_at": T0,
+                "expires_at": T0 + timedelta(hours=1),
+            }
+            for n in range(count)
+        ],
+    )
+
+
+def test_a_pass_handles_a_thousand_requests_by_default():
+    _open_requests(1001, RequestStatus.PENDING)
+    later = T0 + timedelta(days=2)
+    assert jobs.expire_stale_requests(later) == 1000
+    assert jobs.expire_stale_requests(later) == 1
+
+
+def test_requests_of_an_expired_listing_lapse_a_thousand_per_pass():
+    [listing] = list_networks("203.0.113.9")
+    listing.expires_at = T0 + timedelta(hours=1)
+    _open_requests(1001, RequestStatus.SCHEDULED, listing_id=listing.id)
+    assert jobs.close_lapsed_requests(T0 + timedelta(hours=2)) == 0  # not finalised yet
+    assert blocklist.finalise_due_listings(T0 + timedelta(hours=2)).expiries == 1
+    assert jobs.close_lapsed_requests(T0 + timedelta(hours=2)) == 1000
+    assert jobs.close_lapsed_requests(T0 + timedelta(hours=2)) == 1
+    lapsed = trail("request.lapsed")
+    assert len(lapsed) == 1001
+    assert {event[:2] for event in lapsed} == {("request.lapsed", "worker")}
+    assert len({event[3] for event in lapsed}) == 1001  # each request once
