@@ -17,8 +17,11 @@ from urllib.parse import urlsplit
 from limits import parse as parse_limit
 
 PROJECT_ROOT = Path(__file__).resolve().parent
+INSTANCE_PATH = PROJECT_ROOT / "instance"
+DEFAULT_DATABASE_PATH = INSTANCE_PATH / "delist.sqlite3"
 
 MAX_DELIST_DELAY_SECONDS = 24 * 60 * 60
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class ConfigError(Exception):
@@ -161,8 +164,10 @@ def validate(config: Mapping[str, Any]) -> list[str]:
     errors: list[str] = []
     if not config.get("SECRET_KEY"):
         errors.append("SECRET_KEY is required (a long random string; see the README)")
-    elif len(config["SECRET_KEY"]) < 16 and not config.get("TESTING"):
-        errors.append("SECRET_KEY is too short: use at least 32 random characters")
+    elif len(config["SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH and not config.get("TESTING"):
+        errors.append(
+            f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} random characters"
+        )
 
     base = config.get("PUBLIC_BASE_URL")
     if not base:
@@ -206,15 +211,53 @@ def validate(config: Mapping[str, Any]) -> list[str]:
     return errors
 
 
-def load(overrides: Mapping[str, Any] | None = None, environ=os.environ) -> dict[str, Any]:
-    """Settings from the environment, then `overrides` (used by tests), validated."""
+def derived(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings Flask and its extensions read, computed from ours (validated already)."""
+    public_base_url = settings["PUBLIC_BASE_URL"].rstrip("/")
+    sender = settings.get("MAIL_DEFAULT_SENDER")
+    if not sender:
+        sender = f"Delist portal <no-reply@{urlsplit(public_base_url).hostname or 'localhost'}>"
+    database_uri = database_uri_for(settings.get("DATABASE_URL"))
+    values: dict[str, Any] = {
+        "PUBLIC_BASE_URL": public_base_url,
+        "MAIL_DEFAULT_SENDER": sender,
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        # Flask's defaults exist already (and are weaker), so these are set, not defaulted.
+        "SESSION_COOKIE_SECURE": public_base_url.startswith("https://"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": settings["MAX_CONTENT_LENGTH_BYTES"],
+        # Flask checks the Host header only when this is not None.
+        "TRUSTED_HOSTS": settings["TRUSTED_HOSTS"] or None,
+        # Our 429 handler sets Retry-After; the limiter's own headers would overwrite the
+        # precise one the portal sends when it asks a sender to wait for a resend.
+        "RATELIMIT_HEADERS_ENABLED": False,
+    }
+    if database_uri.startswith("sqlite"):
+        # Wait for the writer instead of failing at once with "database is locked".
+        values["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
+    return values
+
+
+def database_uri_for(url: str | None) -> str:
+    """SQLAlchemy's URI for DATABASE_URL: the instance folder's SQLite file when unset,
+    and the psycopg 3 driver for PostgreSQL."""
+    if not url:
+        return f"sqlite:///{DEFAULT_DATABASE_PATH}"
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def load(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] = os.environ
+) -> dict[str, Any]:
+    """The complete settings: the environment, then `overrides` (tests), validated, and
+    what follows from them (`derived`)."""
     values, errors = from_environ(environ)
     values.update(overrides or {})
     errors += validate(values)
     if errors:
         raise ConfigError("invalid configuration: " + "; ".join(errors))
-    if not values.get("MAIL_DEFAULT_SENDER"):
-        host = urlsplit(values["PUBLIC_BASE_URL"]).hostname or "localhost"
-        values["MAIL_DEFAULT_SENDER"] = f"Delist portal <no-reply@{host}>"
-    values["PUBLIC_BASE_URL"] = values["PUBLIC_BASE_URL"].rstrip("/")
+    values.update(derived(values))
     return values

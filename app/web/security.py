@@ -42,18 +42,11 @@ def _refuse_nul_characters():
 
 
 def register(app: Flask) -> None:
-    config = app.config
-    https = config["PUBLIC_BASE_URL"].startswith("https://")
-    # Flask's defaults exist already (and are weaker), so these are set, not defaulted.
-    config["SESSION_COOKIE_SECURE"] = https
-    config["SESSION_COOKIE_HTTPONLY"] = True
-    config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    config["MAX_CONTENT_LENGTH"] = config["MAX_CONTENT_LENGTH_BYTES"]
-    config["TRUSTED_HOSTS"] = config["TRUSTED_HOSTS"] or None
-    if config["PROXY_COUNT"]:
+    """Cookies, body size and trusted hosts are settings (config.derived); this adds the rest."""
+    count = app.config["PROXY_COUNT"]
+    if count:
         # Trust exactly this many proxies for the client address, scheme and host,
         # so rate limits and the audit log see the real client.
-        count = config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     app.before_request(_refuse_nul_characters)
     app.after_request(_security_headers)
