@@ -250,7 +250,7 @@ def database_uri_for(url: str | None) -> str:
 
 
 def load(
-    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] = os.environ
+    overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] = os.environ
 ) -> dict[str, Any]:
     """The complete settings: the environment, then `overrides` (tests), validated, and
     what follows from them (`derived`)."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
 
@@ -15,7 +15,7 @@ from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.web import languages, template_gettext
 
 
-def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     """Build the app from the environment, with `overrides` on top (tests)."""
     settings = config.load(overrides)
     app = Flask(

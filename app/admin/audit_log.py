@@ -29,7 +29,7 @@ def _filtered() -> tuple[sa.Select, dict[str, str]]:
 
 
 @bp.get("/audit")
-def audit_log():
+def audit_log() -> str:
     statement, filters = _filtered()
     page = newest_first(statement, AuditEvent.id, request.args.get("after", type=int))
     return render_template("admin/audit.html", page=page, filters=filters)

@@ -51,6 +51,10 @@ class ListingForm(Form):
 
     parsed: IPNetwork | None = None  # set by validate_network
 
+    def notes_text(self) -> str | None:
+        """The notes as stored: None when left empty."""
+        return (self.notes.data or "").strip() or None
+
     def validate_network(self, field: StringField) -> None:
         try:
             self.parsed = parse_network(field.data or "")
@@ -63,6 +67,9 @@ class ActionForm(Form):
 
     why = StringField(_l("Why"), validators=[InputRequired(), Length(max=MAX_REASON_LENGTH)])
     submit = SubmitField(_l("Confirm"))
+
+    def reason(self) -> str:
+        return (self.why.data or "").strip()
 
 
 class ImportForm(Form):
@@ -80,3 +87,7 @@ class ImportForm(Form):
         description=_l("For lines that do not give their own reason."),
     )
     submit = SubmitField(_l("Import"))
+
+    def default_reason(self) -> str | None:
+        """The reason for lines without their own, or None when left empty."""
+        return (self.reason.data or "").strip() or None

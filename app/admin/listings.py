@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
 
 from app.admin import bp
 from app.admin.actions import audited_action, operator_actor
@@ -21,7 +22,7 @@ from app.models import Listing
 
 
 @bp.get("/listings")
-def listings():
+def listings() -> tuple[str, int]:
     q = request.args.get("q", "")
     state = request.args.get("state", "active")
     after = request.args.get("after", type=int)
@@ -44,7 +45,7 @@ def listings():
 
 
 @bp.get("/listings/<int:listing_id>")
-def listing(listing_id: int):
+def listing(listing_id: int) -> str:
     item = db.get_or_404(Listing, listing_id)
     return render_template(
         "admin/listing.html",
@@ -56,17 +57,17 @@ def listing(listing_id: int):
 
 
 @bp.route("/listings/new", methods=["GET", "POST"])
-def listing_new():
+def listing_new() -> tuple[str, int] | Response:
     form = ListingForm(network=request.args.get("network", ""))
     if not form.validate_on_submit() or form.parsed is None:
         status = 400 if request.method == "POST" else 200
         return render_template("admin/listing_new.html", form=form), status
     result = blocklist.add_listing(
         form.parsed,
-        form.reason.data,
+        form.reason.data or "",
         actor=operator_actor(),
         now=utcnow(),
-        notes=form.notes.data.strip() or None,
+        notes=form.notes_text(),
     )
     db.session.commit()
     if result.created:
@@ -81,7 +82,7 @@ def _page(item: Listing) -> str:
 
 
 @bp.post("/listings/<int:listing_id>/remove")
-def listing_remove(listing_id: int):
+def listing_remove(listing_id: int) -> Response:
     item = db.get_or_404(Listing, listing_id)
 
     def remove(why: str, actor: Actor, now: datetime) -> str:
@@ -94,7 +95,7 @@ def listing_remove(listing_id: int):
 
 
 @bp.post("/listings/<int:listing_id>/cancel-removal")
-def listing_cancel_removal(listing_id: int):
+def listing_cancel_removal(listing_id: int) -> Response:
     item = db.get_or_404(Listing, listing_id)
 
     def cancel(why: str, actor: Actor, now: datetime) -> str:
@@ -107,7 +108,7 @@ def listing_cancel_removal(listing_id: int):
 
 
 @bp.post("/listings/<int:listing_id>/relist")
-def listing_relist(listing_id: int):
+def listing_relist(listing_id: int) -> Response:
     item = db.get_or_404(Listing, listing_id)
 
     def relist(why: str, actor: Actor, now: datetime) -> tuple[str, str]:

@@ -31,7 +31,7 @@ def _matching(q: str) -> sa.ColumnElement[bool]:
 
 
 @bp.get("/requests")
-def requests():
+def requests() -> str:
     status = request.args.get("status", "")
     q = request.args.get("q", "").strip()[:254]
     statement = sa.select(DelistRequest)
@@ -46,7 +46,7 @@ def requests():
 
 
 @bp.get("/requests/<int:request_id>")
-def request_detail(request_id: int):
+def request_detail(request_id: int) -> str:
     item = db.get_or_404(DelistRequest, request_id)
     now = utcnow()
     return render_template(
@@ -71,17 +71,17 @@ def _decide(request_id: int, decide: Callable[..., None], done_message: str) -> 
 
 
 @bp.post("/requests/<int:request_id>/approve")
-def request_approve(request_id: int):
+def request_approve(request_id: int) -> Response:
     return _decide(request_id, review.approve, _l("Approved; the sender is told by email."))
 
 
 @bp.post("/requests/<int:request_id>/deny")
-def request_deny(request_id: int):
+def request_deny(request_id: int) -> Response:
     return _decide(request_id, review.deny, _l("Refused; the sender is told why by email."))
 
 
 @bp.post("/requests/<int:request_id>/new-link")
-def request_new_link(request_id: int):
+def request_new_link(request_id: int) -> Response:
     return _decide(
         request_id,
         lambda item, *, actor, why, now: review.send_new_link(item, actor=actor, now=now),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from app.accounts import operators
 from app.admin import bp
@@ -16,11 +18,15 @@ from app.admin.forms import LoginForm, LogoutForm, TotpForm
 from app.core.clock import utcnow
 from app.extensions import db, limiter
 from app.models import Operator
+from app.web.forms import add_error
 
 TOTP_STEP_SECONDS = 300  # the password step is good for this long
 
+Page = str | tuple[str, int] | Response
+View = Callable[[], Page]
 
-def _failed(response) -> bool:
+
+def _failed(response: Response) -> bool:
     """Only failed attempts count towards the lockout."""
     return response.status_code == 401
 
@@ -40,14 +46,14 @@ def _account_key() -> str:
     return "admin-login:" + operators.normalise_email(request.form.get("email", ""))
 
 
-def _login_limits(view):
+def _login_limits(view: View) -> View:
     view = limiter.limit(_per_address, methods=["POST"], deduct_when=_failed)(view)
     return limiter.limit(
         _per_account, key_func=_account_key, methods=["POST"], deduct_when=_failed
     )(view)
 
 
-def _complete_login(operator: Operator, next_page: str | None):
+def _complete_login(operator: Operator, next_page: str | None) -> Response:
     start_session(operator)
     operators.record_sign_in(operator, client_address=request.remote_addr, now=utcnow())
     db.session.commit()
@@ -61,7 +67,7 @@ def _record_failure(email: str, why: str) -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @_login_limits
-def login():
+def login() -> Page:
     form = LoginForm(next=request.args.get("next", ""))
     if request.method == "GET":
         if current_user.is_authenticated:
@@ -69,10 +75,11 @@ def login():
         return render_template("admin/login.html", form=form)
     if not form.validate_on_submit():
         return render_template("admin/login.html", form=form), 400
-    operator = operators.authenticate(form.email.data, form.password.data)
+    email, password = form.email.data or "", form.password.data or ""
+    operator = operators.authenticate(email, password)
     if operator is None:
-        _record_failure(form.email.data, "password")
-        form.password.errors.append(_l("The email address or the password is not right."))
+        _record_failure(email, "password")
+        add_error(form.password, _l("The email address or the password is not right."))
         return render_template("admin/login.html", form=form), 401
     if operator.totp_secret:
         session.clear()
@@ -93,7 +100,7 @@ def _pending_second_step() -> Operator | None:
 
 @bp.route("/login/totp", methods=["GET", "POST"])
 @_login_limits
-def login_totp():
+def login_totp() -> Page:
     operator = _pending_second_step()
     if operator is None:  # nothing to finish; a signed-in session is left as it is
         if current_user.is_authenticated:
@@ -105,16 +112,16 @@ def login_totp():
         return render_template("admin/totp.html", form=form)
     if not form.validate_on_submit():
         return render_template("admin/totp.html", form=form), 400
-    if not operators.verify_totp(operator, form.code.data, utcnow()):
+    if not operators.verify_totp(operator, form.code.data or "", utcnow()):
         db.session.rollback()
         _record_failure(operator.email, "totp")
-        form.code.errors.append(_l("This code is not right, or it was used already."))
+        add_error(form.code, _l("This code is not right, or it was used already."))
         return render_template("admin/totp.html", form=form), 401
     return _complete_login(operator, form.next.data)
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> Response:
     LogoutForm().validate_on_submit()  # CSRF is checked globally; nothing else to read
     operators.sign_out_everywhere(current_user, client_address=request.remote_addr, now=utcnow())
     db.session.commit()
@@ -124,5 +131,5 @@ def logout():
 
 
 @bp.get("/")
-def dashboard():
+def dashboard() -> str:
     return render_template("admin/dashboard.html", overview=overview(utcnow()))
