@@ -16,32 +16,22 @@ from app.core.clock import utcnow
 from app.delisting import review
 from app.extensions import db
 from app.listing import blocklist
-from app.listing.addresses import parse_network
 from app.listing.search import STATES, SearchError, history, search
 from app.models import Listing
 
 
 @bp.get("/listings")
 def listings() -> tuple[str, int]:
-    q = request.args.get("q", "")
-    state = request.args.get("state", "active")
-    after = request.args.get("after", type=int)
+    q, state = request.args.get("q", ""), request.args.get("state", "active")
+    now = utcnow()
     try:
-        page = search(q, state, after, utcnow())
-        error = None
+        page, error = search(q, state, request.args.get("after", type=int), now), None
     except SearchError as exc:
         page, error = None, str(exc)
-    status = 400 if error else 200
-    page_html = render_template(
-        "admin/listings.html",
-        page=page,
-        q=q,
-        state=state,
-        states=STATES,
-        error=error,
-        now=utcnow(),
+    html = render_template(
+        "admin/listings.html", page=page, q=q, state=state, states=STATES, error=error, now=now
     )
-    return page_html, status
+    return html, 400 if error else 200
 
 
 @bp.get("/listings/<int:listing_id>")
@@ -86,8 +76,6 @@ def listing_remove(listing_id: int) -> Response:
     item = db.get_or_404(Listing, listing_id)
 
     def remove(why: str, actor: Actor, now: datetime) -> str:
-        if not item.in_force_at(now):
-            return _l("This listing is not in force; nothing was changed.")
         blocklist.remove(item, actor=actor, now=now, why=why)
         return _l("Removed now.")
 
@@ -99,8 +87,6 @@ def listing_cancel_removal(listing_id: int) -> Response:
     item = db.get_or_404(Listing, listing_id)
 
     def cancel(why: str, actor: Actor, now: datetime) -> str:
-        if not item.in_force_at(now) or item.removal_effective_at is None:
-            return _l("No removal is waiting; nothing was changed.")
         review.cancel_removal(item, actor=actor, now=now, why=why)
         return _l("The scheduled removal is cancelled; the listing stays.")
 
@@ -112,13 +98,7 @@ def listing_relist(listing_id: int) -> Response:
     item = db.get_or_404(Listing, listing_id)
 
     def relist(why: str, actor: Actor, now: datetime) -> tuple[str, str]:
-        result = blocklist.add_listing(
-            parse_network(item.network),
-            why,
-            actor=actor,
-            now=now,
-            notes=f"listed again after listing #{item.id}",
-        )
+        result = blocklist.list_again(item, why, actor=actor, now=now)
         message = _l("Listed again.") if result.created else _l("It is listed already.")
         return message, _page(result.listing)
 
