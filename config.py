@@ -89,6 +89,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "ADMIN_SESSION_MAX_SECONDS": (_int, 12 * 3600),
     "ADMIN_LOGIN_LIMIT_PER_ACCOUNT": (_text, "5 per 15 minutes"),
     "ADMIN_LOGIN_LIMIT_PER_ADDRESS": (_text, "20 per 15 minutes"),
+    "ADMIN_LOGIN_CHALLENGE_MAX_NUMBER": (_int, 1_000_000),
     "DEV_MAILBOX_DIR": (_text, None),
     "LOG_LEVEL": (_text, "INFO"),
     "SELF_DELIST_MAX": (_int, 2),
@@ -126,6 +127,7 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "MAIL_PER_RECIPIENT_PER_DAY": (1, 1000),
     "MAX_CONTENT_LENGTH_BYTES": (4096, 16 * 1024 * 1024),
     "CHALLENGE_MAX_NUMBER": (1000, 10_000_000),
+    "ADMIN_LOGIN_CHALLENGE_MAX_NUMBER": (1000, 50_000_000),
 }
 
 RATE_LIMIT_SETTINGS = (

@@ -19,7 +19,7 @@ from app.admin import bp
 from app.extensions import db, login_manager
 from app.models import Operator
 
-PUBLIC_ENDPOINTS = {"admin.login", "admin.login_totp"}
+PUBLIC_ENDPOINTS = {"admin.login", "admin.login_totp", "admin.login_challenge"}
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 ANY_ROLE_WRITES = {"admin.logout"}
 

@@ -16,7 +16,12 @@ class LoginForm(Form):
     email = StringField(_l("Email address"), validators=[InputRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=256)])
     next = HiddenField()
+    # The browser's proof of work, needed only for an account with many failed sign-ins.
+    altcha = HiddenField()
     submit = SubmitField(_l("Sign in"))
+
+    def credentials(self) -> tuple[str, str]:
+        return self.email.data or "", self.password.data or ""
 
 
 class TotpForm(Form):

@@ -93,9 +93,9 @@ def register(app: Flask) -> None:
                 429,
                 _l("Too many sign-in attempts"),
                 _l(
-                    "Sign-in is paused for this account or address after several failed "
-                    "attempts. Try again in 15 minutes, or ask another administrator to set "
-                    "a new password (flask operator set-password)."
+                    "Sign-in from your address is paused after several failed attempts. "
+                    "Please try again in %(minutes)d minutes.",
+                    minutes=minutes,
                 ),
             )
         return http_error(error)
