@@ -1,8 +1,12 @@
-"""Hardening every response: security headers, cookies, trusted hosts, proxies, body size."""
+"""Hardening every response: security headers, well-formed Host headers, proxies, NUL bytes."""
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 from flask import Flask, Response, abort, request
+from werkzeug.exceptions import BadHost
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # No inline script or style anywhere: pages load only our own static files.
@@ -32,6 +36,37 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+# host [":" port], the host a name, an IPv4 address or a bracketed IPv6 address (RFC 9110).
+HOST_HEADER = re.compile(r"(?P<name>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(?P<port>[0-9]{1,5}))?")
+MAX_NAME_LENGTH = 253
+MAX_LABEL_LENGTH = 63
+
+
+def host_header_is_valid(value: str) -> bool:
+    """Whether a Host header is well formed (RFC 9110, with DNS name limits)."""
+    match = HOST_HEADER.fullmatch(value)
+    if match is None or (match["port"] and not 0 < int(match["port"]) < 65536):
+        return False
+    name = match["name"]
+    if name.startswith("["):
+        try:
+            ipaddress.IPv6Address(name[1:-1])
+        except ValueError:
+            return False
+        return True
+    labels = name.removesuffix(".").split(".")
+    return len(name) <= MAX_NAME_LENGTH and all(
+        0 < len(label) <= MAX_LABEL_LENGTH for label in labels
+    )
+
+
+def _refuse_bad_hosts() -> None:
+    """A malformed Host header is a 400, whatever TRUSTED_HOSTS says (errors.bad_host)."""
+    host = request.headers.get("Host")
+    if host is not None and not host_header_is_valid(host):
+        raise BadHost()
+
+
 def _refuse_nul_characters() -> None:
     """No field can hold a NUL, and PostgreSQL refuses them: stop such requests at the door."""
     values = [request.path, *(v for _, v in request.args.items(multi=True))]
@@ -51,5 +86,6 @@ def register(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=count, x_proto=count, x_host=count
         )
+    app.before_request(_refuse_bad_hosts)
     app.before_request(_refuse_nul_characters)
     app.after_request(_security_headers)
