@@ -104,6 +104,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "TRUSTED_HOSTS": (_list, []),
     "PROXY_COUNT": (_int, 0),
     "MAX_CONTENT_LENGTH_BYTES": (_int, 64 * 1024),
+    "ADMIN_IMPORT_MAX_BYTES": (_int, 64 * 1024 * 1024),
     "CHALLENGE_ENABLED": (_bool, True),
     "CHALLENGE_MAX_NUMBER": (_int, 100_000),
 }
@@ -126,6 +127,7 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "SELF_DELIST_WINDOW_DAYS": (1, 3650),
     "MAIL_PER_RECIPIENT_PER_DAY": (1, 1000),
     "MAX_CONTENT_LENGTH_BYTES": (4096, 16 * 1024 * 1024),
+    "ADMIN_IMPORT_MAX_BYTES": (64 * 1024, 1024 * 1024 * 1024),
     "CHALLENGE_MAX_NUMBER": (1000, 10_000_000),
     "ADMIN_LOGIN_CHALLENGE_MAX_NUMBER": (1000, 50_000_000),
 }

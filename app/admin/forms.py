@@ -7,8 +7,9 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
+from app.core.errors import Invalid
 from app.listing.addresses import AddressError, IPNetwork, parse_network
-from app.listing.blocklist import MAX_REASON_LENGTH
+from app.listing.blocklist import MAX_REASON_LENGTH, check_listable
 from app.web.forms import Form
 
 
@@ -62,9 +63,11 @@ class ListingForm(Form):
 
     def validate_network(self, field: StringField) -> None:
         try:
-            self.parsed = parse_network(field.data or "")
-        except AddressError as exc:
+            parsed = parse_network(field.data or "")
+            check_listable(parsed.version, parsed.prefixlen)
+        except (AddressError, Invalid) as exc:
             raise ValidationError(str(exc)) from None
+        self.parsed = parsed
 
 
 class ActionForm(Form):

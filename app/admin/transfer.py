@@ -11,14 +11,13 @@ from app.core.clock import utcnow
 from app.extensions import db
 from app.listing import exports, importer
 from app.web.forms import add_error
-
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+from app.web.security import large_body
 
 
 def _import(form: ImportForm) -> importer.ImportReport:
     """Import the uploaded file and commit it; then refresh the planner's statistics."""
     report = importer.import_listings(
-        importer.read_entries(importer.decode(form.file.data.read())),
+        importer.read_entries(importer.decode_file(form.file.data.stream)),
         reason=form.default_reason(),
         actor=operator_actor(),
         now=utcnow(),
@@ -31,9 +30,8 @@ def _import(form: ImportForm) -> importer.ImportReport:
 
 
 @bp.route("/import", methods=["GET", "POST"])
+@large_body("ADMIN_IMPORT_MAX_BYTES")  # larger than any other form
 def import_page() -> str | tuple[str, int]:
-    if request.method == "POST":
-        request.max_content_length = MAX_UPLOAD_BYTES  # larger than any other form
     form = ImportForm()
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200

@@ -51,6 +51,12 @@ def checked_reason(reason: str) -> str:
     return reason
 
 
+def check_listable(version: int, prefix_len: int) -> None:
+    """Refuse a whole address space (0.0.0.0/0, ::/0): listing it would refuse all mail."""
+    if prefix_len == 0:
+        raise Invalid(f"the whole IPv{version} address space cannot be listed")
+
+
 PREFIX_LENS = (
     sa.select(ListingPrefix.prefix_len)
     .where(ListingPrefix.version == sa.bindparam("version"))
@@ -164,6 +170,7 @@ def add_listing(
     notes: str | None = None,
 ) -> AddResult:
     """List `network`, or return the listing that already blocks exactly it."""
+    check_listable(network.version, network.prefixlen)
     reason = checked_reason(reason)
     current = _unfinalised(network)
     if current is not None and current.in_force_at(now):

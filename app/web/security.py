@@ -1,11 +1,14 @@
-"""Hardening every response: security headers, well-formed Host headers, proxies, NUL bytes."""
+"""Hardening every response: security headers, well-formed Host headers, proxies, NUL bytes,
+body sizes."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, request
 from werkzeug.exceptions import BadHost
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -67,6 +70,38 @@ def _refuse_bad_hosts() -> None:
         raise BadHost()
 
 
+# view -> the setting naming the largest body it accepts (see large_body)
+_LARGE_BODY_SETTINGS: dict[Callable[..., object], str] = {}
+
+View = TypeVar("View", bound=Callable[..., object])
+
+
+def large_body(setting: str) -> Callable[[View], View]:
+    """Let one view accept a body up to the setting's bytes, instead of MAX_CONTENT_LENGTH.
+
+    Files in the body are spooled to disk by Werkzeug, not kept in memory. Put this right
+    under the route decorator, so the route registers the view it marks.
+    """
+
+    def mark(view: View) -> View:
+        _LARGE_BODY_SETTINGS[view] = setting
+        return view
+
+    return mark
+
+
+def _raise_body_limit() -> None:
+    """The larger limit of a `large_body` view, set before anything reads the body.
+
+    This must run before Flask-WTF's CSRF check, which reads the form: register() is called
+    before the extensions are set up, so this comes first among the before_request functions.
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+    setting = _LARGE_BODY_SETTINGS.get(view) if view is not None else None
+    if setting is not None:
+        request.max_content_length = current_app.config[setting]
+
+
 def _refuse_nul_characters() -> None:
     """No field can hold a NUL, and PostgreSQL refuses them: stop such requests at the door."""
     values = [request.path, *(v for _, v in request.args.items(multi=True))]
@@ -87,5 +122,6 @@ def register(app: Flask) -> None:
             app.wsgi_app, x_for=count, x_proto=count, x_host=count
         )
     app.before_request(_refuse_bad_hosts)
+    app.before_request(_raise_body_limit)
     app.before_request(_refuse_nul_characters)
     app.after_request(_security_headers)
