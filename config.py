@@ -17,10 +17,13 @@ from urllib.parse import urlsplit
 from limits import parse as parse_limit
 
 PROJECT_ROOT = Path(__file__).resolve().parent
+INSTANCE_PATH = PROJECT_ROOT / "instance"
+DEFAULT_DATABASE_PATH = INSTANCE_PATH / "delist.sqlite3"
 
 # The longest lifetime a listing can be given (ten years; it fits the database's integer).
 MAX_LIFETIME_SECONDS = 10 * 365 * 86400
 MAX_DELIST_DELAY_SECONDS = 24 * 60 * 60
+MIN_SECRET_KEY_LENGTH = 32
 
 
 class ConfigError(Exception):
@@ -97,6 +100,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "ADMIN_SESSION_MAX_SECONDS": (_int, 12 * 3600),
     "ADMIN_LOGIN_LIMIT_PER_ACCOUNT": (_text, "5 per 15 minutes"),
     "ADMIN_LOGIN_LIMIT_PER_ADDRESS": (_text, "20 per 15 minutes"),
+    "ADMIN_LOGIN_CHALLENGE_MAX_NUMBER": (_int, 1_000_000),
     "DEV_MAILBOX_DIR": (_text, None),
     "LOG_LEVEL": (_text, "INFO"),
     "SELF_DELIST_MAX": (_int, 2),
@@ -111,6 +115,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "TRUSTED_HOSTS": (_list, []),
     "PROXY_COUNT": (_int, 0),
     "MAX_CONTENT_LENGTH_BYTES": (_int, 64 * 1024),
+    "ADMIN_IMPORT_MAX_BYTES": (_int, 64 * 1024 * 1024),
     "CHALLENGE_ENABLED": (_bool, True),
     "CHALLENGE_MAX_NUMBER": (_int, 100_000),
 }
@@ -142,7 +147,9 @@ BOUNDS: dict[str, tuple[int, int]] = {
     "SELF_DELIST_WINDOW_DAYS": (1, 3650),
     "MAIL_PER_RECIPIENT_PER_DAY": (1, 1000),
     "MAX_CONTENT_LENGTH_BYTES": (4096, 16 * 1024 * 1024),
+    "ADMIN_IMPORT_MAX_BYTES": (64 * 1024, 1024 * 1024 * 1024),
     "CHALLENGE_MAX_NUMBER": (1000, 10_000_000),
+    "ADMIN_LOGIN_CHALLENGE_MAX_NUMBER": (1000, 50_000_000),
 }
 
 RATE_LIMIT_SETTINGS = (
@@ -181,8 +188,10 @@ def validate(config: Mapping[str, Any]) -> list[str]:
     errors: list[str] = []
     if not config.get("SECRET_KEY"):
         errors.append("SECRET_KEY is required (a long random string; see the README)")
-    elif len(config["SECRET_KEY"]) < 16 and not config.get("TESTING"):
-        errors.append("SECRET_KEY is too short: use at least 32 random characters")
+    elif len(config["SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH and not config.get("TESTING"):
+        errors.append(
+            f"SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} random characters"
+        )
 
     base = config.get("PUBLIC_BASE_URL")
     if not base:
@@ -226,15 +235,53 @@ def validate(config: Mapping[str, Any]) -> list[str]:
     return errors
 
 
-def load(overrides: Mapping[str, Any] | None = None, environ=os.environ) -> dict[str, Any]:
-    """Settings from the environment, then `overrides` (used by tests), validated."""
+def derived(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings Flask and its extensions read, computed from ours (validated already)."""
+    public_base_url = settings["PUBLIC_BASE_URL"].rstrip("/")
+    sender = settings.get("MAIL_DEFAULT_SENDER")
+    if not sender:
+        sender = f"Delist portal <no-reply@{urlsplit(public_base_url).hostname or 'localhost'}>"
+    database_uri = database_uri_for(settings.get("DATABASE_URL"))
+    values: dict[str, Any] = {
+        "PUBLIC_BASE_URL": public_base_url,
+        "MAIL_DEFAULT_SENDER": sender,
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        # Flask's defaults exist already (and are weaker), so these are set, not defaulted.
+        "SESSION_COOKIE_SECURE": public_base_url.startswith("https://"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": settings["MAX_CONTENT_LENGTH_BYTES"],
+        # Flask checks the Host header only when this is not None.
+        "TRUSTED_HOSTS": settings["TRUSTED_HOSTS"] or None,
+        # Our 429 handler sets Retry-After; the limiter's own headers would overwrite the
+        # precise one the portal sends when it asks a sender to wait for a resend.
+        "RATELIMIT_HEADERS_ENABLED": False,
+    }
+    if database_uri.startswith("sqlite"):
+        # Wait for the writer instead of failing at once with "database is locked".
+        values["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
+    return values
+
+
+def database_uri_for(url: str | None) -> str:
+    """SQLAlchemy's URI for DATABASE_URL: the instance folder's SQLite file when unset,
+    and the psycopg 3 driver for PostgreSQL."""
+    if not url:
+        return f"sqlite:///{DEFAULT_DATABASE_PATH}"
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def load(
+    overrides: Mapping[str, object] | None = None, environ: Mapping[str, str] = os.environ
+) -> dict[str, Any]:
+    """The complete settings: the environment, then `overrides` (tests), validated, and
+    what follows from them (`derived`)."""
     values, errors = from_environ(environ)
     values.update(overrides or {})
     errors += validate(values)
     if errors:
         raise ConfigError("invalid configuration: " + "; ".join(errors))
-    if not values.get("MAIL_DEFAULT_SENDER"):
-        host = urlsplit(values["PUBLIC_BASE_URL"]).hostname or "localhost"
-        values["MAIL_DEFAULT_SENDER"] = f"Delist portal <no-reply@{host}>"
-    values["PUBLIC_BASE_URL"] = values["PUBLIC_BASE_URL"].rstrip("/")
+    values.update(derived(values))
     return values

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
 
@@ -15,21 +15,18 @@ from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.web import languages, template_gettext
 
 
-def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     """Build the app from the environment, with `overrides` on top (tests)."""
-    instance_path = config.PROJECT_ROOT / "instance"
     settings = config.load(overrides)
     app = Flask(
         __name__,
-        instance_path=str(instance_path),
+        instance_path=str(config.INSTANCE_PATH),
         template_folder=str(config.PROJECT_ROOT / "templates"),
         static_folder=str(config.PROJECT_ROOT / "static"),
     )
     app.config.update(settings)
-    # Our 429 handler sets Retry-After; the limiter's own headers would overwrite the
-    # precise one the portal sends when it asks a sender to wait for a resend.
-    app.config["RATELIMIT_HEADERS_ENABLED"] = False
-    configure_database(app)
+    if not app.config["DATABASE_URL"]:  # the default SQLite file lives in the instance folder
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     configure_logging(app)
     register_security(app)
     register_extensions(app)
@@ -38,19 +35,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     return app
-
-
-def configure_database(app: Flask) -> None:
-    url = app.config.get("DATABASE_URL")
-    if not url:
-        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{Path(app.instance_path) / 'delist.sqlite3'}"
-    if url.startswith(("postgres://", "postgresql://")):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    app.config["SQLALCHEMY_DATABASE_URI"] = url
-    if url.startswith("sqlite"):
-        # Wait for the writer instead of failing at once with "database is locked".
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 15}}
 
 
 def configure_logging(app: Flask) -> None:

@@ -8,12 +8,15 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from app.accounts import operators
+from app.abuse import challenge
+from app.accounts import operators, signin
+from app.admin.access import PUBLIC_ENDPOINTS
 from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.extensions import db
 from app.models import AuditEvent, Operator
 from tests.conftest import T0, csrf_token, page_text
+from tests.test_challenge import page_challenge, solution
 
 PASSWORD = "correct-horse-battery"
 
@@ -136,19 +139,97 @@ def test_disabled_operator_cannot_sign_in_and_loses_the_session(app, client, mak
     assert sign_in(client).status_code == 401
 
 
-@pytest.mark.parametrize("app_overrides", [{"ADMIN_LOGIN_LIMIT_PER_ACCOUNT": "3 per 15 minutes"}])
-def test_account_is_locked_after_failed_attempts_even_for_the_right_password(
-    app, client, make_operator
-):
+def from_address(app, address):
+    """A test client whose requests come from `address`."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def attack(app, email="admin@example.net", count=12):
+    """`count` wrong passwords for `email`, each from another address."""
+    for n in range(count):
+        response = sign_in(from_address(app, f"198.51.100.{n + 1}"), email, "wrong-password-1")
+        assert response.status_code == 401
+
+
+def sign_in_with_proof(client, email="admin@example.net", password=PASSWORD, payload=None):
+    """Sign in as a browser does when the account needs a proof of work: the first answer
+    asks for it, the browser solves the challenge and sends the form again."""
+    asked = sign_in(client, email, password)
+    assert asked.status_code == 401
+    assert "many failed sign-ins" in page_text(asked)
+    challenge = page_challenge(asked.text)
+    return client.post(
+        "/admin/login",
+        data={
+            "csrf_token": csrf_token(asked.text),
+            "email": email,
+            "password": password,
+            "altcha": payload or solution(challenge),
+        },
+    )
+
+
+ATTACKED = {"ADMIN_LOGIN_CHALLENGE_MAX_NUMBER": 1000}
+
+
+@pytest.mark.parametrize("app_overrides", [ATTACKED])
+def test_wrong_passwords_from_many_addresses_do_not_lock_the_operator_out(app, make_operator):
     make_operator()
-    for _ in range(3):
-        assert sign_in(client, password="wrong-password-1").status_code == 401
-    locked = sign_in(client)
-    assert locked.status_code == 429
-    assert "Too many sign-in attempts" in page_text(locked)
-    assert int(locked.headers["Retry-After"]) > 0
-    other = app.test_client()  # another address does not unlock the account
-    assert sign_in(other).status_code == 429
+    office = from_address(app, "203.0.113.50")
+    assert sign_in(office).status_code == 303  # signed in from here before the attack
+    attack(app)
+    # The operator's usual address signs in as always, with the right password only.
+    assert sign_in(from_address(app, "203.0.113.50")).status_code == 303
+    # From anywhere else, the right password still works after a proof of work.
+    response = sign_in_with_proof(from_address(app, "192.0.2.99"))
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/"
+
+
+@pytest.mark.parametrize("app_overrides", [ATTACKED])
+def test_every_guess_at_an_attacked_account_costs_a_proof_of_work(app, make_operator):
+    make_operator()
+    attack(app, count=5)  # ADMIN_LOGIN_LIMIT_PER_ACCOUNT: 5 per 15 minutes
+    guesser = from_address(app, "192.0.2.200")
+    # Without a proof the password is not even checked, the right one included.
+    asked = sign_in(guesser, password=PASSWORD)
+    assert asked.status_code == 401
+    assert "data-challenge=" in asked.text and "challenge.js" in asked.text
+    assert guesser.get("/admin/").status_code == 302
+    # A proof is good for one guess only.
+    payload = solution(page_challenge(asked.text))
+    first = sign_in_with_proof(guesser, password="wrong-password-2", payload=payload)
+    assert "not right" in page_text(first)
+    replayed = sign_in_with_proof(guesser, password=PASSWORD, payload=payload)
+    assert "many failed sign-ins" in page_text(replayed)
+    assert guesser.get("/admin/").status_code == 302
+    # A solution of the public form's challenge does not count here.
+    with app.test_request_context():
+        public = challenge.new_challenge(utcnow(), max_number=1000)
+    crossed = sign_in_with_proof(guesser, payload=solution(public))
+    assert "many failed sign-ins" in page_text(crossed)
+    assert guesser.get("/admin/").status_code == 302
+
+
+@pytest.mark.parametrize("app_overrides", [ATTACKED])
+def test_an_unknown_account_answers_like_an_attacked_real_one(app, make_operator):
+    make_operator()
+    attack(app, "nobody@example.net", count=5)
+    asked = sign_in(from_address(app, "192.0.2.7"), "nobody@example.net", "any-password-1")
+    assert asked.status_code == 401
+    assert "many failed sign-ins" in page_text(asked)
+    # Other accounts are not affected.
+    assert sign_in(from_address(app, "192.0.2.7")).status_code == 303
+
+
+@pytest.mark.parametrize("app_overrides", [ATTACKED])
+def test_the_login_page_can_fetch_a_new_sign_in_challenge(app, client):
+    response = client.get("/admin/login/challenge")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json["maxnumber"] == 1000
 
 
 @pytest.mark.parametrize("app_overrides", [{"ADMIN_LOGIN_LIMIT_PER_ADDRESS": "3 per 15 minutes"}])
@@ -187,6 +268,24 @@ def test_totp_is_required_when_enabled_and_a_code_works_once(app, client, make_o
         "/admin/login/totp", data={"csrf_token": csrf_token(page.text), "code": code}
     )
     assert replay.status_code == 401
+
+
+def test_a_password_step_allows_five_codes_and_wrong_codes_count_for_the_account(
+    app, client, make_operator
+):
+    make_operator(totp=True)
+    sign_in(client)
+    for _ in range(5):
+        page = client.get("/admin/login/totp")
+        wrong = client.post(
+            "/admin/login/totp", data={"csrf_token": csrf_token(page.text), "code": "000000"}
+        )
+        assert wrong.status_code == 401
+    again = client.get("/admin/login/totp")  # the password step is needed again
+    assert again.status_code == 302
+    assert again.headers["Location"] == "/admin/login"
+    with app.test_request_context():
+        assert signin.under_attack("admin@example.net")
 
 
 def test_no_code_is_right_for_an_operator_without_a_second_factor(app, make_operator):
@@ -310,7 +409,7 @@ def test_every_admin_url_refuses_anonymous_users(app, client):
     rules = admin_rules(app)
     assert len(rules) >= 4
     for rule in rules:
-        if rule.endpoint in ("admin.login", "admin.login_totp"):
+        if rule.endpoint in PUBLIC_ENDPOINTS:  # the sign-in steps
             continue
         url = concrete(rule)
         if "GET" in rule.methods:
@@ -328,7 +427,7 @@ def test_viewers_may_read_but_not_change_anything(app, client, make_operator, re
     sign_in(client, "viewer@example.net")
     token = csrf_token(client.get("/admin/").text)
     for rule in admin_rules(app):
-        if rule.endpoint in ("admin.login", "admin.login_totp", "admin.logout"):
+        if rule.endpoint in {*PUBLIC_ENDPOINTS, "admin.logout"}:
             continue
         url = concrete(rule)
         if "GET" in rule.methods:

@@ -202,3 +202,31 @@ def test_an_action_without_a_reason_changes_nothing(app, admin):
     assert "Say why" in page_text(admin.get(page))
     with app.app_context():
         assert blocklist.is_listed_now(parse_network("203.0.113.7").network_address, utcnow())
+
+
+def test_removing_or_cancelling_what_is_not_in_force_changes_nothing(app, admin):
+    listing_id = add(app, "203.0.113.7")
+    page = f"/admin/listings/{listing_id}"
+    post_form(admin, page, f"{page}/remove", why="false positive")
+    again = post_form(admin, page, f"{page}/remove", why="twice")
+    assert again.status_code == 303
+    assert "This listing is not in force; nothing was changed." in page_text(admin.get(page))
+    post_form(admin, page, f"{page}/cancel-removal", why="keep it")
+    assert "No removal is waiting; nothing was changed." in page_text(admin.get(page))
+    assert len(audit_rows(app, "listing.removed")) == 1
+    assert audit_rows(app, "removal.cancelled") == []
+
+
+def test_the_services_refuse_what_the_listing_state_does_not_allow(app):
+    from app.core.errors import NotAllowed
+    from app.delisting import review
+
+    listing_id = add(app, "203.0.113.7")
+    with app.app_context():
+        listing = db.session.get(Listing, listing_id)
+        with pytest.raises(NotAllowed, match="No removal is waiting"):
+            review.cancel_removal(listing, actor=Actor("t"), now=T0, why="keep")
+        blocklist.remove(listing, actor=Actor("t"), now=T0, why="gone")
+        with pytest.raises(NotAllowed, match="not in force"):
+            blocklist.remove(listing, actor=Actor("t"), now=T0, why="again")
+        db.session.rollback()

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.core.actor import Actor
-from app.core.errors import Conflict, Invalid
+from app.core.errors import Conflict, Invalid, NotAllowed
 from app.extensions import db
 from app.listing import blocklist, prefixes
 from app.listing.addresses import parse_network
@@ -56,7 +56,7 @@ class TestLookup:
         assert blocklist.find_listing(ip("2001:db8:1:ffff::1"), T0).network == "2001:db8:1::/48"
 
     def test_ipv4_listing_does_not_match_ipv6_address_with_same_bytes(self):
-        add("0.0.0.0/8")
+        add("0.0.0.0/8")  # ::1 has the bytes of 0.0.0.1 (0.0.0.0/0 may not be listed)
         assert not blocklist.is_listed_now(ip("::1"), T0)
 
     def test_real_drop_list_lookups(self):
@@ -576,9 +576,10 @@ class TestScheduling:
             LATER,
         )
 
-    def test_keeping_a_listing_without_a_removal_returns_no_request(self):
+    def test_keeping_a_listing_without_a_removal_is_refused(self):
         listing = add("203.0.113.7")
-        assert blocklist.keep(listing, actor=Actor("op"), now=LATER, why="x") is None
+        with pytest.raises(NotAllowed, match="No removal is waiting"):
+            blocklist.keep(listing, actor=Actor("op"), now=LATER, why="x")
 
 
 @pytest.mark.usefixtures("ctx")

@@ -56,3 +56,33 @@ def test_an_operator_works_through_the_main_pages(browser, database_url):
             assert not problems, f"{path}: {problems}"
             screenshot(page, f"admin-{name}")
         context.close()
+
+
+def test_an_operator_signs_in_to_an_attacked_account_with_the_browsers_proof_of_work(
+    browser, database_url
+):
+    with portal_with_mail(database_url, ADMIN_LOGIN_CHALLENGE_MAX_NUMBER="20000") as (
+        app,
+        url,
+        _,
+    ):
+        with app.app_context():
+            operators.create("op@example.net", PASSWORD, "admin", actor=Actor("test"), now=utcnow())
+            db.session.commit()
+        context = browser.new_context(viewport=DESKTOP, bypass_csp=True)
+        page = context.new_page()
+        page.goto(url + "/admin/login")
+        for _ in range(5):  # someone guessed: the account now asks for a proof of work
+            page.get_by_label("Email address").fill("op@example.net")
+            page.get_by_label("Password").fill("a-wrong-password")
+            page.get_by_role("button", name="Sign in").click()
+            page.get_by_text("The email address or the password is not right.").wait_for()
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("many failed sign-ins lately").wait_for()
+        assert not serious_accessibility_problems(page)
+        screenshot(page, "admin-sign-in-proof-of-work")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()  # sent once the check is done
+        page.get_by_role("heading", name="Dashboard").wait_for()
+        context.close()

@@ -80,3 +80,81 @@ def test_the_cli_refuses_to_start_with_one_clear_line(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "DELIST_DELAY_SECONDS=90000: must be between 0 and 86400" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "accepted"), [("k" * 31, False), ("k" * 32, True), ("k" * 64, True)]
+)
+def test_the_secret_key_needs_at_least_32_characters(key, accepted):
+    if accepted:
+        assert load(SECRET_KEY=key)["SECRET_KEY"] == key
+    else:
+        with pytest.raises(ConfigError, match="use at least 32 random characters"):
+            load(SECRET_KEY=key)
+
+
+@pytest.mark.parametrize(
+    ("database_url", "uri"),
+    [
+        ("", f"sqlite:///{config.PROJECT_ROOT / 'instance' / 'delist.sqlite3'}"),
+        ("sqlite:////srv/delist/x.sqlite3", "sqlite:////srv/delist/x.sqlite3"),
+        ("postgresql://u:p@db:5432/delist", "postgresql+psycopg://u:p@db:5432/delist"),
+        ("postgres://u:p@db/delist", "postgresql+psycopg://u:p@db/delist"),
+        ("postgresql+psycopg://u@db/delist", "postgresql+psycopg://u@db/delist"),
+    ],
+)
+def test_the_database_uri_follows_from_database_url(database_url, uri):
+    settings = load(DATABASE_URL=database_url)
+    assert settings["SQLALCHEMY_DATABASE_URI"] == uri
+    options = settings.get("SQLALCHEMY_ENGINE_OPTIONS")
+    if uri.startswith("sqlite"):  # waits for the writer instead of "database is locked"
+        assert options == {"connect_args": {"timeout": 15}}
+    else:
+        assert options is None
+
+
+@pytest.mark.parametrize(
+    ("base_url", "secure"),
+    [("https://delist.example.net", True), ("http://127.0.0.1:5000", False)],
+)
+def test_session_cookies_follow_the_public_address(base_url, secure):
+    settings = load(PUBLIC_BASE_URL=base_url)
+    assert settings["SESSION_COOKIE_SECURE"] is secure
+    assert settings["SESSION_COOKIE_HTTPONLY"] is True
+    assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_flask_settings_follow_ours():
+    settings = load(MAX_CONTENT_LENGTH_BYTES="8192")
+    assert settings["MAX_CONTENT_LENGTH"] == 8192
+    assert settings["TRUSTED_HOSTS"] is None  # empty: Flask checks no Host header
+    assert settings["RATELIMIT_HEADERS_ENABLED"] is False  # our 429 pages set Retry-After
+    hosts = load(TRUSTED_HOSTS="delist.example.net, www.example.net")["TRUSTED_HOSTS"]
+    assert hosts == ["delist.example.net", "www.example.net"]
+
+
+def test_overrides_are_derived_from_like_the_environment():
+    settings = config.load(
+        {"PUBLIC_BASE_URL": "http://127.0.0.1:8000/", "MAX_CONTENT_LENGTH_BYTES": 4096},
+        environ=GOOD_ENV,
+    )
+    assert settings["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
+    assert settings["SESSION_COOKIE_SECURE"] is False
+    assert settings["MAX_CONTENT_LENGTH"] == 4096
+    assert settings["MAIL_DEFAULT_SENDER"] == "Delist portal <no-reply@127.0.0.1>"
+
+
+def test_the_app_runs_on_the_settings_as_loaded(tmp_path, monkeypatch):
+    from app import create_app
+
+    for name in config.SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    overrides = {
+        "TESTING": True,
+        "DATABASE_URL": f"postgresql://u@db.invalid/x{tmp_path.name}",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    }
+    settings = config.load(overrides, environ=GOOD_ENV)
+    app = create_app({**GOOD_ENV, **overrides})
+    for name, value in settings.items():
+        assert app.config[name] == value, name

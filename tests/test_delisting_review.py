@@ -19,6 +19,7 @@ from tests.delisting_helpers import OPERATOR, SENDER, link_of, list_networks, ma
 pytestmark = pytest.mark.usefixtures("ctx")
 
 DECIDED = T0 + timedelta(hours=2)
+KEPT = T0 + timedelta(minutes=30)  # before a removal confirmed at T0 takes effect
 DELAY = timedelta(hours=1)
 
 
@@ -151,10 +152,10 @@ def test_keeping_a_listing_cancels_the_scheduled_request():
     request = submit("203.0.113.7").delist_request
     confirmation.confirm(link_of(mails()[0]), actor=SENDER, now=T0)
     listing = request.listing
-    review.cancel_removal(listing, actor=OPERATOR, now=DECIDED, why="abuse continues")
+    review.cancel_removal(listing, actor=OPERATOR, now=KEPT, why="abuse continues")
     assert listing.removal_effective_at is None
-    assert blocklist.is_listed_now(request.address, DECIDED + timedelta(days=1))
-    assert (request.status, request.closed_at) == (RequestStatus.CANCELLED, DECIDED)
+    assert blocklist.is_listed_now(request.address, KEPT + timedelta(days=1))
+    assert (request.status, request.closed_at) == (RequestStatus.CANCELLED, KEPT)
     assert trail("removal.cancelled", "request.cancelled") == [
         (
             "removal.cancelled",
@@ -162,7 +163,7 @@ def test_keeping_a_listing_cancels_the_scheduled_request():
             listing.id,
             None,
             "abuse continues",
-            DECIDED,
+            KEPT,
         ),
         (
             "request.cancelled",
@@ -170,7 +171,7 @@ def test_keeping_a_listing_cancels_the_scheduled_request():
             None,
             request.id,
             "abuse continues",
-            DECIDED,
+            KEPT,
         ),
     ]
 
@@ -180,12 +181,13 @@ def test_keeping_a_listing_leaves_a_request_that_is_already_closed():
     request = submit("203.0.113.7").delist_request
     confirmation.confirm(link_of(mails()[0]), actor=SENDER, now=T0)
     request.status = RequestStatus.DONE
-    review.cancel_removal(request.listing, actor=OPERATOR, now=DECIDED, why="x")
+    review.cancel_removal(request.listing, actor=OPERATOR, now=KEPT, why="x")
     assert (request.status, request.closed_at) == (RequestStatus.DONE, None)
     assert trail("request.cancelled") == []
 
 
-def test_keeping_a_listing_without_a_request_changes_only_the_listing():
+def test_keeping_a_listing_without_a_removal_is_refused_and_changes_nothing():
     [listing] = list_networks("203.0.113.7")
-    review.cancel_removal(listing, actor=OPERATOR, now=DECIDED, why="x")
-    assert [event[0] for event in trail()] == ["listing.added", "removal.cancelled"]
+    with pytest.raises(NotAllowed, match="No removal is waiting"):
+        review.cancel_removal(listing, actor=OPERATOR, now=KEPT, why="x")
+    assert [event[0] for event in trail()] == ["listing.added"]

@@ -204,3 +204,61 @@ def test_nul_characters_in_a_form_are_refused(client):
         },
     )
     assert response.status_code == 400
+
+
+BAD_HOSTS = [
+    "a" * 64 + ".example.net",  # a label over 63 bytes: no URL can be built for it
+    "a" * 64,
+    "delist..example.net",
+    "bad host",
+    "delist.example.net:99999",
+    "[::1",
+    "[not-ipv6]",
+    "",
+]
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
+
+
+def assert_bad_host_page(response):
+    assert response.status_code == 400
+    for name in SECURITY_HEADERS:
+        assert name in response.headers, name
+    if response.request.path.startswith("/api/"):
+        assert response.json["error"] == "bad_request"
+    else:
+        assert response.mimetype == "text/html"
+        assert "We could not understand this request." in response.text
+        assert "a" * 64 not in response.text  # links are ours, not built from the Host header
+
+
+@pytest.mark.parametrize("host", BAD_HOSTS)
+@pytest.mark.parametrize("path", ["/", "/help", "/admin/login", "/nowhere", "/api/v1/lookup/x"])
+def test_a_bad_host_header_gets_our_400_page_with_the_security_headers(bare_app, host, path):
+    assert bare_app.config["TRUSTED_HOSTS"] is None  # the default: any well-formed host
+    assert_bad_host_page(bare_app.test_client().get(path, headers={"Host": host}))
+
+
+@pytest.mark.parametrize(
+    "host", ["delist.example.net", "delist.example.net.", "127.0.0.1:5000", "[2001:db8::1]:8443"]
+)
+def test_well_formed_hosts_are_served_when_any_host_is_trusted(bare_app, host):
+    assert bare_app.test_client().get("/help", headers={"Host": host}).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["evil.example.org", "a" * 64 + ".example.net"])
+@pytest.mark.parametrize("path", ["/", "/admin/login", "/api/v1/lookup/x"])
+def test_a_host_outside_trusted_hosts_gets_our_400_page(tmp_path, host, path):
+    from app import create_app
+    from tests.conftest import BASE_CONFIG
+
+    app = create_app(
+        {
+            **BASE_CONFIG,
+            "DATABASE_URL": f"sqlite:///{tmp_path}/unused.db",
+            "TRUSTED_HOSTS": ["delist.example.test"],
+        }
+    )
+    client = app.test_client()
+    assert_bad_host_page(client.get(path, headers={"Host": host}))
+    assert_bad_host_page(client.post(path, headers={"Host": host}))
+    assert client.get("/help", headers={"Host": "delist.example.test"}).status_code == 200

@@ -7,6 +7,10 @@ back with the form. That costs a person's browser a second or two once, and a
 bot the same for every submission. Nothing is shown to solve and no other site
 is involved. A solution is spent on first use and refused after
 `CHALLENGE_TTL`.
+
+The operators' sign-in uses the same check, with its own key and difficulty
+(`ADMIN_LOGIN_CHALLENGE_MAX_NUMBER`), when an account has had many failed sign-ins
+(app.accounts.signin): a solution for the public form does not open the sign-in.
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ ALGORITHM: Final = "SHA-256"
 CHALLENGE_TTL = timedelta(minutes=20)
 MAX_PAYLOAD_LENGTH = 1024
 PAYLOAD_TEXT_FIELDS = ("algorithm", "challenge", "salt", "signature")
+# What a challenge is for: each purpose has its own key, so solutions do not cross over.
+PUBLIC_FORM = b"form challenge"
+SIGN_IN = b"operator sign-in challenge"
 
 
 class ChallengeError(Exception):
@@ -47,19 +54,21 @@ def enabled() -> bool:
     return current_app.config["CHALLENGE_ENABLED"]
 
 
-def _key() -> bytes:
-    """A key for challenges only, derived from SECRET_KEY."""
+def _key(purpose: bytes) -> bytes:
+    """A key for one purpose's challenges only, derived from SECRET_KEY."""
     secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, b"form challenge", hashlib.sha256).digest()
+    return hmac.new(secret, purpose, hashlib.sha256).digest()
 
 
-def new_challenge(now: datetime) -> dict[str, Any]:
+def new_challenge(
+    now: datetime, *, purpose: bytes = PUBLIC_FORM, max_number: int | None = None
+) -> dict[str, Any]:
     """A fresh signed challenge, as the browser's solver reads it."""
     challenge = create_challenge_v1(
         algorithm=ALGORITHM,
-        max_number=current_app.config["CHALLENGE_MAX_NUMBER"],
+        max_number=max_number or current_app.config["CHALLENGE_MAX_NUMBER"],
         salt_length=12,
-        hmac_key=_key(),
+        hmac_key=_key(purpose),
         salt="",
         number=None,
         expires=now + CHALLENGE_TTL,
@@ -77,6 +86,12 @@ def new_challenge(now: datetime) -> dict[str, Any]:
 def offer(now: datetime) -> dict[str, Any] | None:
     """A challenge for a page with a public form, or None when challenges are off."""
     return new_challenge(now) if enabled() else None
+
+
+def for_sign_in(now: datetime) -> dict[str, Any]:
+    """A challenge for the operators' sign-in (asked only when an account is under attack)."""
+    max_number = current_app.config["ADMIN_LOGIN_CHALLENGE_MAX_NUMBER"]
+    return new_challenge(now, purpose=SIGN_IN, max_number=max_number)
 
 
 def _decode(payload: str | None) -> PayloadType:
@@ -106,14 +121,14 @@ def _expires_at(data: PayloadType) -> datetime:
     return datetime.fromtimestamp(int(extract_params_v1(data)["expires"][0]), tz=UTC)
 
 
-def spend(payload: str | None, now: datetime) -> None:
+def spend(payload: str | None, now: datetime, *, purpose: bytes = PUBLIC_FORM) -> None:
     """Accept a solution once; raise ChallengeError otherwise.
 
     The spent signature is written in this transaction (in a savepoint), so a
     solution sent twice at the same moment is accepted at most once.
     """
     data = _decode(payload)
-    if not verify_solution_v1(data, _key(), check_expires=False)[0]:
+    if not verify_solution_v1(data, _key(purpose), check_expires=False)[0]:
         raise ChallengeError("invalid")
     try:
         expires_at = _expires_at(data)

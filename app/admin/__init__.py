@@ -1,5 +1,5 @@
-"""Operator pages under /admin: sign-in, dashboard, listings, the allowlist,
-requests, mail, reports, audit.
+"""Operator pages under /admin: sign-in, dashboard, listings, the allowlist, requests, mail,
+reports, audit, import and export.
 
 An edge: the views here call the domain packages (app.listing, app.delisting, app.mail,
 app.abuse, app.accounts) and app.core; nothing outside this package imports them.

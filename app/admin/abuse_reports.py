@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
 
 from app.abuse import reports
 from app.admin import bp
@@ -21,7 +22,7 @@ from app.models import REPORT_STATUSES, AbuseReport
 
 
 @bp.get("/reports")
-def reports_queue():
+def reports_queue() -> str:
     status = request.args.get("status", "open")
     after = request.args.get("after", type=int)
     page = newest_in_status(AbuseReport, status, REPORT_STATUSES, after)
@@ -29,7 +30,7 @@ def reports_queue():
 
 
 @bp.get("/reports/<int:report_id>")
-def report_detail(report_id: int):
+def report_detail(report_id: int) -> str:
     item = db.get_or_404(AbuseReport, report_id)
     now = utcnow()
     found = [(address, look_up(parse_address(address), now)) for address in item.address_list]
@@ -37,7 +38,7 @@ def report_detail(report_id: int):
 
 
 @bp.post("/reports/<int:report_id>/close")
-def report_close(report_id: int):
+def report_close(report_id: int) -> Response:
     item = db.get_or_404(AbuseReport, report_id)
 
     def run(why: str, actor: Actor, now: datetime) -> str:

@@ -13,12 +13,13 @@ import time
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response
 
 from app.admin import bp
 from app.extensions import db, login_manager
 from app.models import Operator
 
-PUBLIC_ENDPOINTS = {"admin.login", "admin.login_totp"}
+PUBLIC_ENDPOINTS = {"admin.login", "admin.login_totp", "admin.login_challenge"}
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 ANY_ROLE_WRITES = {"admin.logout"}
 
@@ -57,14 +58,14 @@ def _expired(now: float) -> bool:
     return too_old or too_idle
 
 
-def _refuse_anonymous():
+def _refuse_anonymous() -> Response:
     if request.method in READ_METHODS:
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
     abort(401)
 
 
 @bp.before_request
-def guard():
+def guard() -> Response | None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:

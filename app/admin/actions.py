@@ -33,7 +33,7 @@ def audited_action(back_url: str, action: Action) -> Response:
         flash(_l("Say why: the reason goes into the audit log."))
         return redirect(back_url, code=303)
     try:
-        outcome = action(form.why.data.strip(), operator_actor(), utcnow())
+        outcome = action(form.reason(), operator_actor(), utcnow())
     except DomainError as exc:  # the record is not in a state for this action
         db.session.rollback()
         flash(str(exc))

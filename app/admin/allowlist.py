@@ -37,7 +37,7 @@ def allowlist_add() -> Response | tuple[str, int]:
         return _page(form, 400)
     now = utcnow()
     try:
-        entry = allowlist.add(form.parsed, form.reason.data, actor=operator_actor(), now=now)
+        entry = allowlist.add(form.parsed, form.reason.data or "", actor=operator_actor(), now=now)
     except DomainError as exc:
         form.network.errors = [str(exc)]
         return _page(form, 400)

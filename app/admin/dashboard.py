@@ -25,7 +25,7 @@ class Overview:
     recent_events: list[AuditEvent]
 
 
-def _count(statement) -> int:
+def _count(statement: sa.Select[int]) -> int:
     return db.session.scalar(statement) or 0
 
 

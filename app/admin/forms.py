@@ -26,7 +26,12 @@ class LoginForm(Form):
     email = StringField(_l("Email address"), validators=[InputRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=256)])
     next = HiddenField()
+    # The browser's proof of work, needed only for an account with many failed sign-ins.
+    altcha = HiddenField()
     submit = SubmitField(_l("Sign in"))
+
+    def credentials(self) -> tuple[str, str]:
+        return self.email.data or "", self.password.data or ""
 
 
 class TotpForm(Form):
@@ -87,6 +92,10 @@ class ListingForm(NetworkForm):
         """The lifetime asked for (after validation)."""
         return lifetimes.Asked(self.expires_in.data, bool(self.permanent.data))
 
+    def notes_text(self) -> str | None:
+        """The notes as stored: None when left empty."""
+        return (self.notes.data or "").strip() or None
+
 
 class AllowlistForm(NetworkForm):
     reason = StringField(
@@ -102,6 +111,9 @@ class ActionForm(Form):
 
     why = StringField(_l("Why"), validators=[InputRequired(), Length(max=MAX_REASON_LENGTH)])
     submit = SubmitField(_l("Confirm"))
+
+    def reason(self) -> str:
+        return (self.why.data or "").strip()
 
 
 class ImportForm(Form):
@@ -119,3 +131,7 @@ class ImportForm(Form):
         description=_l("For lines that do not give their own reason."),
     )
     submit = SubmitField(_l("Import"))
+
+    def default_reason(self) -> str | None:
+        """The reason for lines without their own, or None when left empty."""
+        return (self.reason.data or "").strip() or None

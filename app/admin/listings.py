@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
 
 from app.admin import bp
 from app.admin.actions import audited_action, operator_actor
@@ -16,36 +17,26 @@ from app.core.errors import DomainError
 from app.delisting import review
 from app.extensions import db
 from app.listing import blocklist
-from app.listing.addresses import parse_network
 from app.listing.search import STATES, SearchError, history, search
 from app.models import Listing
 
 
 @bp.get("/listings")
-def listings():
-    q = request.args.get("q", "")
-    state = request.args.get("state", "active")
-    after = request.args.get("after", type=int)
+def listings() -> tuple[str, int]:
+    q, state = request.args.get("q", ""), request.args.get("state", "active")
+    now = utcnow()
     try:
-        page = search(q, state, after, utcnow())
-        error = None
+        page, error = search(q, state, request.args.get("after", type=int), now), None
     except SearchError as exc:
         page, error = None, str(exc)
-    status = 400 if error else 200
-    page_html = render_template(
-        "admin/listings.html",
-        page=page,
-        q=q,
-        state=state,
-        states=STATES,
-        error=error,
-        now=utcnow(),
+    html = render_template(
+        "admin/listings.html", page=page, q=q, state=state, states=STATES, error=error, now=now
     )
-    return page_html, status
+    return html, 400 if error else 200
 
 
 @bp.get("/listings/<int:listing_id>")
-def listing(listing_id: int):
+def listing(listing_id: int) -> str:
     item = db.get_or_404(Listing, listing_id)
     return render_template(
         "admin/listing.html",
@@ -57,17 +48,17 @@ def listing(listing_id: int):
 
 
 @bp.route("/listings/new", methods=["GET", "POST"])
-def listing_new():
+def listing_new() -> tuple[str, int] | Response:
     form = ListingForm(network=request.args.get("network", ""))
     if not form.validate_on_submit() or form.parsed is None:
         return _new_listing_page(form)
     try:
         result = blocklist.add_listing(
             form.parsed,
-            form.reason.data,
+            form.reason.data or "",
             actor=operator_actor(),
             now=utcnow(),
-            notes=(form.notes.data or "").strip() or None,
+            notes=form.notes_text(),
             lifetime=form.lifetime(),
         )
     except DomainError as exc:  # never listable: too wide, special space, allowlisted
@@ -89,12 +80,10 @@ def _page(item: Listing) -> str:
 
 
 @bp.post("/listings/<int:listing_id>/remove")
-def listing_remove(listing_id: int):
+def listing_remove(listing_id: int) -> Response:
     item = db.get_or_404(Listing, listing_id)
 
     def remove(why: str, actor: Actor, now: datetime) -> str:
-        if not item.in_force_at(now):
-            return _l("This listing is not in force; nothing was changed.")
         blocklist.remove(item, actor=actor, now=now, why=why)
         return _l("Removed now.")
 
@@ -102,12 +91,10 @@ def listing_remove(listing_id: int):
 
 
 @bp.post("/listings/<int:listing_id>/cancel-removal")
-def listing_cancel_removal(listing_id: int):
+def listing_cancel_removal(listing_id: int) -> Response:
     item = db.get_or_404(Listing, listing_id)
 
     def cancel(why: str, actor: Actor, now: datetime) -> str:
-        if not item.in_force_at(now) or item.removal_effective_at is None:
-            return _l("No removal is waiting; nothing was changed.")
         review.cancel_removal(item, actor=actor, now=now, why=why)
         return _l("The scheduled removal is cancelled; the listing stays.")
 
@@ -115,17 +102,11 @@ def listing_cancel_removal(listing_id: int):
 
 
 @bp.post("/listings/<int:listing_id>/relist")
-def listing_relist(listing_id: int):
+def listing_relist(listing_id: int) -> Response:
     item = db.get_or_404(Listing, listing_id)
 
     def relist(why: str, actor: Actor, now: datetime) -> tuple[str, str]:
-        result = blocklist.add_listing(
-            parse_network(item.network),
-            why,
-            actor=actor,
-            now=now,
-            notes=f"listed again after listing #{item.id}",
-        )
+        result = blocklist.list_again(item, why, actor=actor, now=now)
         message = _l("Listed again.") if result.created else _l("It is listed already.")
         return message, _page(result.listing)
 

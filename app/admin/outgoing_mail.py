@@ -20,7 +20,7 @@ MAIL_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
 
 
 @bp.get("/mail")
-def mail():
+def mail() -> str:
     status = request.args.get("status", "")
     after = request.args.get("after", type=int)
     page = newest_in_status(OutboxMessage, status, MAIL_STATUSES, after)

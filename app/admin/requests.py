@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-import sqlalchemy as sa
 from flask import render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
@@ -15,38 +14,25 @@ from app.admin.actions import audited_action
 from app.admin.forms import ActionForm
 from app.core.actor import Actor
 from app.core.clock import utcnow
-from app.core.paging import newest_first
 from app.delisting import review
+from app.delisting.request_search import MAX_QUERY_LENGTH, find_requests
 from app.delisting.sender_view import MAIL_STATES, request_mail, request_timeline, sender_status
 from app.extensions import db
-from app.listing.addresses import AddressError, parse_address
 from app.models import REQUEST_STATUSES, DelistRequest
 
 
-def _matching(q: str) -> sa.ColumnElement[bool]:
-    try:
-        return DelistRequest.ip == str(parse_address(q))
-    except AddressError:
-        return sa.func.lower(DelistRequest.email).contains(q.lower(), autoescape=True)
-
-
 @bp.get("/requests")
-def requests():
+def requests() -> str:
     status = request.args.get("status", "")
-    q = request.args.get("q", "").strip()[:254]
-    statement = sa.select(DelistRequest)
-    if status in REQUEST_STATUSES:
-        statement = statement.where(DelistRequest.status == status)
-    if q:
-        statement = statement.where(_matching(q))
-    page = newest_first(statement, DelistRequest.id, request.args.get("after", type=int))
+    q = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    page = find_requests(status, q, request.args.get("after", type=int))
     return render_template(
         "admin/requests.html", page=page, status=status, q=q, statuses=REQUEST_STATUSES
     )
 
 
 @bp.get("/requests/<int:request_id>")
-def request_detail(request_id: int):
+def request_detail(request_id: int) -> str:
     item = db.get_or_404(DelistRequest, request_id)
     now = utcnow()
     return render_template(
@@ -71,17 +57,17 @@ def _decide(request_id: int, decide: Callable[..., None], done_message: str) -> 
 
 
 @bp.post("/requests/<int:request_id>/approve")
-def request_approve(request_id: int):
+def request_approve(request_id: int) -> Response:
     return _decide(request_id, review.approve, _l("Approved; the sender is told by email."))
 
 
 @bp.post("/requests/<int:request_id>/deny")
-def request_deny(request_id: int):
+def request_deny(request_id: int) -> Response:
     return _decide(request_id, review.deny, _l("Refused; the sender is told why by email."))
 
 
 @bp.post("/requests/<int:request_id>/new-link")
-def request_new_link(request_id: int):
+def request_new_link(request_id: int) -> Response:
     return _decide(
         request_id,
         lambda item, *, actor, why, now: review.send_new_link(item, actor=actor, now=now),

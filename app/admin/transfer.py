@@ -10,15 +10,15 @@ from app.admin.forms import ImportForm
 from app.core.clock import utcnow
 from app.extensions import db
 from app.listing import exports, importer
-
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+from app.web.forms import add_error
+from app.web.security import large_body
 
 
 def _import(form: ImportForm) -> importer.ImportReport:
     """Import the uploaded file and commit it; then refresh the planner's statistics."""
     report = importer.import_listings(
-        importer.read_entries(importer.decode(form.file.data.read())),
-        reason=form.reason.data.strip() or None,
+        importer.read_entries(importer.decode_file(form.file.data.stream)),
+        reason=form.default_reason(),
         actor=operator_actor(),
         now=utcnow(),
         clock=utcnow,
@@ -30,9 +30,8 @@ def _import(form: ImportForm) -> importer.ImportReport:
 
 
 @bp.route("/import", methods=["GET", "POST"])
-def import_page():
-    if request.method == "POST":
-        request.max_content_length = MAX_UPLOAD_BYTES  # larger than any other form
+@large_body("ADMIN_IMPORT_MAX_BYTES")  # larger than any other form
+def import_page() -> str | tuple[str, int]:
     form = ImportForm()
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
@@ -41,13 +40,13 @@ def import_page():
         report = _import(form)
     except importer.ImportFileError as exc:
         db.session.rollback()
-        form.file.errors.append(f"Nothing was imported: {exc}")
+        add_error(form.file, f"Nothing was imported: {exc}")
         return render_template("admin/import.html", form=form, report=None), 400
     return render_template("admin/import.html", form=ImportForm(formdata=None), report=report)
 
 
 @bp.get("/export.csv")
-def export_csv():
+def export_csv() -> Response:
     return Response(
         stream_with_context(exports.csv_chunks(utcnow())),
         mimetype="text/csv",

@@ -18,9 +18,16 @@ import sqlalchemy as sa
 
 from app.core import audit
 from app.core.actor import EXPIRY, WORKER, Actor
-from app.core.errors import Conflict, Invalid
+from app.core.errors import Conflict, Invalid, NotAllowed
 from app.extensions import db
-from app.listing.addresses import IPAddress, IPNetwork, NetworkKey, containing_keys, network_key
+from app.listing.addresses import (
+    IPAddress,
+    IPNetwork,
+    NetworkKey,
+    containing_keys,
+    network_key,
+    parse_network,
+)
 from app.listing.guard import ListingGuard
 from app.listing.lifetimes import DEFAULT, Asked, LifetimePolicy
 from app.listing.prefixes import prefix_lengths, remember_prefixes
@@ -175,6 +182,17 @@ def previous_lifetimes(
     }
 
 
+def list_again(listing: Listing, why: str, *, actor: Actor, now: datetime) -> AddResult:
+    """List the network of an earlier `listing` again, as a new listing (or the active one)."""
+    return add_listing(
+        parse_network(listing.network),
+        why,
+        actor=actor,
+        now=now,
+        notes=f"listed again after listing #{listing.id}",
+    )
+
+
 def remove_listing(network: IPNetwork, *, actor: Actor, now: datetime) -> Listing | None:
     """End the listing of exactly `network` now; None if it is not listed."""
     listing = _unfinalised(network)
@@ -185,7 +203,9 @@ def remove_listing(network: IPNetwork, *, actor: Actor, now: datetime) -> Listin
 
 
 def remove(listing: Listing, *, actor: Actor, now: datetime, why: str | None = None) -> None:
-    """End `listing` now (an operator's decision)."""
+    """End `listing` now (an operator's decision); NotAllowed when it is not in force."""
+    if not listing.in_force_at(now):
+        raise NotAllowed("This listing is not in force; nothing was changed.")
     listing.removed_at = now
     listing.removed_by = actor.name
     listing.changed_at = now
@@ -196,7 +216,10 @@ def keep(listing: Listing, *, actor: Actor, now: datetime, why: str) -> int | No
     """Cancel the listing's scheduled removal; return the id of the request that asked for it.
 
     The request itself is closed by app.delisting.review.cancel_removal, which calls this.
+    NotAllowed when no removal is waiting.
     """
+    if not listing.in_force_at(now) or listing.removal_effective_at is None:
+        raise NotAllowed("No removal is waiting; nothing was changed.")
     request_id = listing.removal_request_id
     listing.removal_effective_at = None
     listing.removal_request_id = None

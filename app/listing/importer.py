@@ -7,6 +7,7 @@ leaves nothing half-imported.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import functools
@@ -15,7 +16,7 @@ import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
@@ -130,6 +131,28 @@ def decode(data: bytes) -> Iterator[str]:
         text = data.decode("latin-1")
     # Universal newlines: files from old Mac tools end their lines with a lone CR.
     return iter(io.StringIO(text, newline=None))
+
+
+def decode_file(binary: IO[bytes]) -> Iterator[str]:
+    """Lines of an uploaded file, read from its stream as `decode` reads bytes.
+
+    A large upload is a temporary file: it is read twice, a block at a time (once to
+    tell UTF-8 from Latin-1, once for the lines), and never held in memory whole.
+    """
+    encoding = "utf-8-sig" if _is_utf8(binary) else "latin-1"
+    binary.seek(0)
+    return iter(io.TextIOWrapper(binary, encoding=encoding, newline=None))
+
+
+def _is_utf8(binary: IO[bytes], block: int = 1 << 20) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        while chunk := binary.read(block):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def import_listings(

@@ -12,6 +12,7 @@ from app.listing.addresses import AddressError, parse_sender_address
 from app.web.forms import Form
 
 MAX_EMAIL_LENGTH = 254
+MAX_LOCAL_PART_LENGTH = 64
 MAX_IP_LENGTH = 100
 MAX_HEADERS_LENGTH = 30_000
 MAX_NOTE_LENGTH = 2_000
@@ -28,6 +29,13 @@ def _checked_email(field: StringField) -> None:
             _l(
                 "This is too long for an email address (at most %(n)d characters).",
                 n=MAX_EMAIL_LENGTH,
+            )
+        )
+    if len(raw.strip().rpartition("@")[0]) > MAX_LOCAL_PART_LENGTH:  # RFC 5321, 4.5.3.1.1
+        raise ValidationError(
+            _l(
+                "The part before the @ is too long (at most %(n)d characters).",
+                n=MAX_LOCAL_PART_LENGTH,
             )
         )
     try:

@@ -1,10 +1,13 @@
 """Error pages: every error a user can cause gets a clear page, never a traceback."""
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, SecurityError
+from werkzeug.exceptions import BadHost, BadRequest, HTTPException, SecurityError
 
 from app.core import security_log
 from app.extensions import db
@@ -51,10 +54,17 @@ def _page(
 
 
 def register(app: Flask) -> None:
-    @app.errorhandler(SecurityError)
-    def untrusted_host(error: SecurityError) -> tuple[str, int, dict[str, str]]:
-        # No URLs can be built for a host outside TRUSTED_HOSTS: a plain answer.
-        return "Unknown host.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
+    public = urlsplit(app.config["PUBLIC_BASE_URL"])
+
+    @app.errorhandler(SecurityError)  # a Host outside TRUSTED_HOSTS
+    @app.errorhandler(BadHost)  # a Host no URL can be built for (e.g. a label over 63 bytes)
+    def bad_host(error: BadRequest) -> ErrorPage:
+        # Flask made no URL adapter for this request, and the page's links need one: build
+        # them for our own public address, never for the Host header that was sent.
+        request_ctx.url_adapter = app.url_map.bind(
+            public.netloc, script_name=request.root_path or "/", url_scheme=public.scheme
+        )
+        return _page(400)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> ErrorPage:
@@ -93,9 +103,9 @@ def register(app: Flask) -> None:
                 429,
                 _l("Too many sign-in attempts"),
                 _l(
-                    "Sign-in is paused for this account or address after several failed "
-                    "attempts. Try again in 15 minutes, or ask another administrator to set "
-                    "a new password (flask operator set-password)."
+                    "Sign-in from your address is paused after several failed attempts. "
+                    "Please try again in %(minutes)d minutes.",
+                    minutes=minutes,
                 ),
             )
         return http_error(error)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 
 from babel import support
-from flask_babel import get_locale
+from flask_babel import LazyString, get_locale
 from flask_wtf import FlaskForm
+from wtforms import Field
 from wtforms.i18n import messages_path
 
 
@@ -25,3 +26,8 @@ class Form(FlaskForm):
     class Meta:
         def get_translations(self, form: Form) -> support.NullTranslations:
             return wtforms_messages(str(get_locale()))
+
+
+def add_error(field: Field, message: str | LazyString) -> None:
+    """Show `message` under `field`, as a failed validator would (after validation ran)."""
+    field.errors = [*field.errors, message]
