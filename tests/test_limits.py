@@ -238,3 +238,48 @@ def test_rate_limits_are_shared_between_processes_through_redis(database_url):
     }
     assert run_worker_process(settings) == [200, 200]
     assert run_worker_process(settings) == [200, 429]  # the other process saw the first two
+
+
+def bounce_only(client, email: str, ip: str, client_address: str):
+    """Send the form with the IP field empty and a bounce that names `ip`."""
+    page = client.get("/")
+    bounce = f"host mx.example.org said: 550 5.7.606 Access denied, banned sending IP [{ip}]."
+    data = {"csrf_token": csrf_token(page.text), "email": email, "ip": "", "bounce": bounce}
+    return client.post("/", data=data, headers={"X-Forwarded-For": client_address})
+
+
+@pytest.mark.parametrize("app_overrides", [limited_app({"PROXY_COUNT": 1})])
+def test_bounce_only_submissions_count_against_the_address_the_bounce_names(app, client):
+    add_listings(app, "203.0.113.7")
+    for i in range(25):  # more than RATE_LIMIT_SUBMIT_PER_IP (10 per hour), none listed
+        sent = bounce_only(client, f"s{i}@example.org", f"198.51.100.{i + 1}", f"192.0.2.{i}")
+        assert sent.status_code == 200, page_text(sent)
+    response = bounce_only(client, "new@example.org", "203.0.113.7", "192.0.2.100")
+    assert response.status_code == 200
+    assert "Check your inbox" in page_text(response)
+
+
+@pytest.mark.parametrize(
+    "app_overrides",
+    [limited_app({"RATE_LIMIT_SUBMIT_PER_IP": "2 per hour", "PROXY_COUNT": 1})],
+)
+def test_the_per_ip_limit_counts_an_address_from_a_bounce_like_a_typed_one(app, client):
+    typed = submit_form(client, "a@example.org", "203.0.113.9", **{"X-Forwarded-For": "192.0.2.1"})
+    from_bounce = bounce_only(client, "b@example.org", "203.0.113.9", "192.0.2.2")
+    third = bounce_only(client, "c@example.org", "203.0.113.9", "192.0.2.3")
+    assert [typed.status_code, from_bounce.status_code, third.status_code] == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    "app_overrides",
+    [limited_app({"RATE_LIMIT_SUBMIT_PER_EMAIL": "2 per hour", "PROXY_COUNT": 1})],
+)
+def test_the_per_recipient_limit_counts_one_mailbox_however_it_is_written(app, client):
+    spellings = ["victim@example.org", "Victim+a@example.org", "VICTIM+b@Example.org"]
+    statuses = [
+        submit_form(
+            client, email, f"203.0.113.{i + 1}", **{"X-Forwarded-For": f"198.51.100.{i}"}
+        ).status_code
+        for i, email in enumerate(spellings)
+    ]
+    assert statuses == [200, 200, 429]

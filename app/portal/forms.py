@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
+from flask import current_app, g
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, StringField, SubmitField, TextAreaField
@@ -14,6 +14,7 @@ from wtforms.validators import InputRequired, ValidationError
 
 from app.delisting.bounces import BounceFacts, read_bounce
 from app.listing.addresses import AddressError, IPAddress, parse_address, parse_sender_address
+from app.mail.mailbox import mailbox
 from app.web.forms import Form
 
 MAX_EMAIL_LENGTH = 254
@@ -116,6 +117,14 @@ class DelistForm(PublicForm):
     def typed_ip(self) -> str:
         return (self.ip.data or "").strip()
 
+    def submitted_ip(self) -> str:
+        """The address this submission is for, normalised: typed, or else the bounce's."""
+        return normalised_ip(self.typed_ip()[:MAX_IP_LENGTH] or self.bounce_address() or "")
+
+    def submitted_mailbox(self) -> str:
+        """The mailbox the link would go to, as the limits per recipient count it."""
+        return mailbox((self.email.data or "")[:MAX_EMAIL_LENGTH])
+
     def take_ip_from_bounce(self) -> None:
         """With the IP field left empty, the bounce's address counts as typed."""
         found = self.bounce_address()
@@ -154,6 +163,14 @@ class DelistForm(PublicForm):
         except AddressError as exc:
             raise ValidationError(str(exc)) from None
         field.data = str(self.address)
+
+
+def sent_delist_form() -> DelistForm:
+    """This request's delist form, built once: the rate limits count what the view checks."""
+    if "delist_form" not in g:
+        g.delist_form = DelistForm()
+    form: DelistForm = g.delist_form
+    return form
 
 
 class ReportForm(PublicForm):

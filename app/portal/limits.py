@@ -1,8 +1,10 @@
 """The portal's rate limits: which settings they read and what each one counts.
 
-Per client address (the limiter's default key), per recipient, per IP to delist,
-and every confirmation mail together. The Find button only reads a pasted bounce,
-so it counts against neither the recipient's nor the IP's limit.
+Per client address (the limiter's default key), per recipient (one mailbox, however
+it is written), per IP to delist (typed, or found in a pasted bounce), and every
+confirmation mail together. The keys read this request's delist form, the one the
+view checks. The Find button only reads a pasted bounce, so it counts against
+neither the recipient's nor the IP's limit; nor does a form with nothing in the field.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from flask.typing import RouteCallable
 from werkzeug.wrappers import Response
 
 from app.extensions import limiter
-from app.portal.forms import normalised_ip
+from app.portal.forms import sent_delist_form
 
 
 def setting(name: str) -> Callable[[], str]:
@@ -23,11 +25,13 @@ def setting(name: str) -> Callable[[], str]:
 
 
 def recipient_key() -> str:
-    return "submit-email:" + request.form.get("email", "").strip().lower()[:254]
+    """One mailbox, however it is written (app.mail.mailbox)."""
+    return "submit-email:" + sent_delist_form().submitted_mailbox()
 
 
 def target_ip_key() -> str:
-    return "submit-ip:" + normalised_ip(request.form.get("ip", "").strip()[:100])
+    """The address submitted, typed or found in a pasted bounce."""
+    return "submit-ip:" + sent_delist_form().submitted_ip()
 
 
 def confirmation_mails_key() -> str:
@@ -37,6 +41,14 @@ def confirmation_mails_key() -> str:
 def finding_in_bounce() -> bool:
     """The Find button only reads the pasted bounce: no mail, no request."""
     return "find" in request.form
+
+
+def no_recipient() -> bool:
+    return finding_in_bounce() or not sent_delist_form().submitted_mailbox()
+
+
+def no_target_ip() -> bool:
+    return finding_in_bounce() or not sent_delist_form().submitted_ip()
 
 
 def queued_a_mail(response: Response) -> bool:
@@ -51,13 +63,13 @@ def submit_limits(view: RouteCallable) -> RouteCallable:
             setting("RATE_LIMIT_SUBMIT_PER_EMAIL"),
             key_func=recipient_key,
             methods=["POST"],
-            exempt_when=finding_in_bounce,
+            exempt_when=no_recipient,
         ),
         limiter.limit(
             setting("RATE_LIMIT_SUBMIT_PER_IP"),
             key_func=target_ip_key,
             methods=["POST"],
-            exempt_when=finding_in_bounce,
+            exempt_when=no_target_ip,
         ),
         limiter.limit(
             setting("RATE_LIMIT_CONFIRMATION_MAILS"),

@@ -16,7 +16,7 @@ from app.extensions import csrf, db
 from app.listing.addresses import parse_address
 from app.listing.lookup import look_up
 from app.portal import bp, outcomes
-from app.portal.forms import MAX_IP_LENGTH, DelistForm, normalised_ip
+from app.portal.forms import MAX_IP_LENGTH, DelistForm, normalised_ip, sent_delist_form
 from app.portal.limits import submit_limits
 from app.portal.public_form import blank_form_page, challenge_refused, form_page
 
@@ -29,7 +29,7 @@ from app.portal.public_form import blank_form_page, challenge_refused, form_page
 def index() -> ResponseReturnValue:
     if request.method == "GET":
         return _empty_form()
-    form = DelistForm()
+    form = sent_delist_form()
     now = utcnow()
     if form.find.data:
         return _found_in_bounce(form, now)
