@@ -15,6 +15,7 @@ from app.portal import bp
 from app.portal.forms import MAX_IP_LENGTH, LookupForm
 from app.portal.limits import setting
 from app.web import languages
+from app.web.redirects import safe_path
 
 
 @bp.get("/help")
@@ -53,7 +54,7 @@ def set_language() -> Response:
     code = request.form.get("lang", "")
     if code not in languages.LANGUAGES:
         abort(400)
-    response = redirect(languages.same_site_path(request.form.get("next")), code=303)
+    response = redirect(safe_path(request.form.get("next"), "/"), code=303)
     response.set_cookie(
         languages.COOKIE,
         code,
