@@ -22,7 +22,7 @@ from app.portal.public_form import challenge_refused, form_page
 def report() -> ResponseReturnValue:
     """Spam from some network: the headers go to the operators' queue."""
     form = ReportForm()
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD like it
         return form_page(form, "portal/report.html")
     now = utcnow()
     if not form.validate_on_submit() or challenge_refused(form, now):

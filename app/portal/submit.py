@@ -27,7 +27,7 @@ from app.portal.public_form import blank_form_page, challenge_refused, form_page
 @csrf.exempt
 @submit_limits
 def index() -> ResponseReturnValue:
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD like it
         return _empty_form()
     form = sent_delist_form()
     now = utcnow()
