@@ -117,6 +117,19 @@ def limited_app(app_overrides):
     return {"RATELIMIT_KEY_PREFIX": secrets.token_hex(4), **app_overrides}
 
 
+def limited_apps(app_overrides):
+    """The settings for a limit test, counted in memory and, with TEST_REDIS_URL, in Redis."""
+    redis = {"RATELIMIT_STORAGE_URI": TEST_REDIS_URL or "memory://"}
+    return [
+        pytest.param(limited_app(app_overrides), id="memory"),
+        pytest.param(
+            limited_app({**app_overrides, **redis}),
+            id="redis",
+            marks=pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set"),
+        ),
+    ]
+
+
 @pytest.mark.parametrize(
     "app_overrides", [limited_app({"RATE_LIMIT_SUBMIT_PER_ADDRESS": "3 per hour"})]
 )
@@ -283,3 +296,22 @@ def test_the_per_recipient_limit_counts_one_mailbox_however_it_is_written(app, c
         for i, email in enumerate(spellings)
     ]
     assert statuses == [200, 200, 429]
+
+
+@pytest.mark.parametrize("app_overrides", limited_apps({"API_RATE_LIMIT": "3 per hour"}))
+def test_the_lookup_page_is_limited_like_the_api_with_a_friendly_page(app, client):
+    add_listings(app, "203.0.113.7")
+    statuses = [client.get("/lookup?ip=203.0.113.7").status_code for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    refused = client.get("/lookup?ip=203.0.113.7")
+    assert refused.status_code == 429
+    assert "Please try again within 60 minutes" in page_text(refused)
+    assert int(refused.headers["Retry-After"]) == 3600
+    # One budget for lookups: the API does not give the same client a second one.
+    assert client.get("/api/v1/lookup/203.0.113.7").status_code == 429
+    assert (
+        app.test_client()
+        .get("/api/v1/lookup/203.0.113.7", environ_base={"REMOTE_ADDR": "198.51.100.1"})
+        .status_code
+        == 200
+    )

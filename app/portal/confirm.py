@@ -16,8 +16,8 @@ from app.extensions import csrf, db, limiter
 from app.models import DelistRequest, Listing
 from app.portal import bp
 from app.portal.forms import ConfirmForm
-from app.portal.limits import setting
 from app.portal.status import to_status_page
+from app.web.rate_limits import setting
 
 TOKEN_ERROR_STATUS = {"invalid": 404, "expired": 410, "used": 410}
 

@@ -10,18 +10,17 @@ neither the recipient's nor the IP's limit; nor does a form with nothing in the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
-from flask import current_app, g, request
-from flask.typing import RouteCallable
+from flask import g, request
 from werkzeug.wrappers import Response
 
 from app.extensions import limiter
 from app.portal.forms import sent_delist_form
+from app.web.rate_limits import setting
 
-
-def setting(name: str) -> Callable[[], str]:
-    """A limit read from the settings when a request comes, so tests may change it."""
-    return lambda: current_app.config[name]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def recipient_key() -> str:
@@ -55,7 +54,7 @@ def queued_a_mail(response: Response) -> bool:
     return bool(g.get("confirmation_queued", False))
 
 
-def submit_limits(view: RouteCallable) -> RouteCallable:
+def submit_limits(view: Callable[P, R]) -> Callable[P, R]:
     """Per client address, per recipient, per target IP, and all confirmation mails."""
     limits = (
         limiter.limit(setting("RATE_LIMIT_SUBMIT_PER_ADDRESS"), methods=["POST"]),

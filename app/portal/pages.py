@@ -13,8 +13,8 @@ from app.listing.addresses import AddressError, parse_address
 from app.listing.lookup import look_up
 from app.portal import bp
 from app.portal.forms import MAX_IP_LENGTH, LookupForm
-from app.portal.limits import setting
 from app.web import languages
+from app.web.rate_limits import lookup_limit, setting
 from app.web.redirects import safe_path
 
 
@@ -24,6 +24,7 @@ def help() -> str:
 
 
 @bp.get("/lookup")
+@lookup_limit
 def lookup() -> ResponseReturnValue:
     form = LookupForm(request.args)
     text = (form.ip.data or "").strip()[:MAX_IP_LENGTH]

@@ -12,8 +12,8 @@ from app.core.clock import utcnow
 from app.extensions import csrf, db, limiter
 from app.portal import bp
 from app.portal.forms import ReportForm
-from app.portal.limits import setting
 from app.portal.public_form import challenge_refused, form_page
+from app.web.rate_limits import setting
 
 
 @bp.route("/report", methods=["GET", "POST"])

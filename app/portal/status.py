@@ -13,7 +13,7 @@ from app.extensions import db, limiter
 from app.models import DelistRequest
 from app.portal import bp, outcomes
 from app.portal.forms import ResendForm
-from app.portal.limits import setting
+from app.web.rate_limits import setting
 
 # Token and status pages must not be kept by browsers or shared caches.
 PRIVATE_PAGES = {"portal.confirm", "portal.confirm_post", "portal.status"}
