@@ -72,7 +72,9 @@ def _submit(form: DelistForm, now: datetime) -> ResponseReturnValue:
     if result.outcome is Outcome.NOT_LISTED:
         page = form_page(form, not_listed=form.ip.data)
     else:
-        page = render_template("portal/submitted.html", result=result, email=sent.email)
+        page = render_template(
+            "portal/submitted.html", result=result, email=sent.email, ip=str(sent.address)
+        )
     # Rendered before the commit, while the rows are loaded: after it they would be read
     # again. A failed commit raises, and this page is never sent.
     db.session.commit()
