@@ -119,7 +119,12 @@ def limited_app(app_overrides):
 
 def limited_apps(app_overrides):
     """The settings for a limit test, counted in memory and, with TEST_REDIS_URL, in Redis."""
-    redis = {"RATELIMIT_STORAGE_URI": TEST_REDIS_URL or "memory://"}
+    redis = {
+        "RATELIMIT_STORAGE_URI": TEST_REDIS_URL or "memory://",
+        # Flask-Limiter keeps the first app's RATELIMIT_KEY_PREFIX for the whole process;
+        # the storage's own prefix keeps each test's counters apart in the shared server.
+        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"test-{secrets.token_hex(6)}"},
+    }
     return [
         pytest.param(limited_app(app_overrides), id="memory"),
         pytest.param(
@@ -315,3 +320,102 @@ def test_the_lookup_page_is_limited_like_the_api_with_a_friendly_page(app, clien
         .status_code
         == 200
     )
+
+
+@pytest.mark.parametrize(
+    ("address", "client"),
+    [
+        ("198.51.100.7", "198.51.100.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("::ffff:198.51.100.7", "198.51.100.7"),
+        ("not an address", "not an address"),
+    ],
+)
+def test_a_client_is_an_ipv4_address_or_an_ipv6_64(address, client):
+    from app.web.clients import client_network
+
+    assert client_network(address) == client
+
+
+def from_(address: str) -> dict:
+    return {"X-Forwarded-For": address}
+
+
+@pytest.mark.parametrize(
+    "app_overrides", limited_apps({"RATE_LIMIT_SUBMIT_PER_ADDRESS": "3 per hour", "PROXY_COUNT": 1})
+)
+def test_every_address_in_one_ipv6_64_is_one_client(app, client):
+    statuses = [
+        submit_form(
+            client, f"s{i}@example.org", "203.0.113.9", **from_(f"2001:db8:1:2::{i}")
+        ).status_code
+        for i in range(1, 5)
+    ]
+    assert statuses == [200, 200, 200, 429]
+    other = submit_form(client, "t@example.org", "203.0.113.9", **from_("2001:db8:1:3::1"))
+    assert other.status_code == 200
+
+
+FLOOD = {
+    "RATE_LIMIT_CONFIRMATION_MAILS": "5 per hour",
+    "RATE_LIMIT_CONFIRMATION_MAILS_PER_CLIENT": "2 per hour",
+    "PROXY_COUNT": 1,
+}
+
+
+@pytest.mark.parametrize("app_overrides", limited_apps(FLOOD))
+def test_a_flood_from_one_network_leaves_the_mail_budget_to_other_senders(app, client):
+    targets = [f"198.51.100.{i}" for i in range(1, 11)]
+    add_listings(app, *targets, "203.0.113.7")
+    flood = [
+        submit_form(client, f"x{i}@example.org", ip, **from_(f"2001:db8:bad:1::{i}")).status_code
+        for i, ip in enumerate(targets, 1)
+    ]
+    assert flood == [200, 200] + [429] * 8
+    assert count(app, OutboxMessage) == 2
+    sender = submit_form(app.test_client(), "me@example.com", "203.0.113.7", **from_("192.0.2.7"))
+    assert sender.status_code == 200
+    assert "Check your inbox" in page_text(sender)
+    assert count(app, OutboxMessage) == 3
+
+
+def press_resend(client, status_path: str, address: str):
+    page = client.get(status_path, headers=from_(address))
+    data = {"csrf_token": csrf_token(page.text)}
+    return client.post(f"{status_path}/resend", data=data, headers=from_(address))
+
+
+def status_path(response) -> str:
+    return "/requests/" + response.text.split('href="/requests/', 1)[1].split('"', 1)[0]
+
+
+@pytest.mark.parametrize("app_overrides", limited_apps(FLOOD))
+def test_a_new_link_from_the_status_page_counts_as_the_clients_mail(app, client, time_machine):
+    add_listings(app, "203.0.113.7")
+    path = status_path(submit_form(client, "me@example.com", "203.0.113.7", **from_("192.0.2.7")))
+    time_machine.move_to(T0 + timedelta(minutes=6))
+    assert press_resend(client, path, "192.0.2.7").status_code == 303
+    assert count(app, OutboxMessage) == 2
+    time_machine.move_to(T0 + timedelta(minutes=12))
+    refused = press_resend(client, path, "192.0.2.7")
+    assert refused.status_code == 429
+    assert "Please try again within 60 minutes" in page_text(refused)
+    assert count(app, OutboxMessage) == 2
+
+
+@pytest.mark.parametrize(
+    "app_overrides",
+    limited_apps({"RATE_LIMIT_CONFIRMATION_MAILS": "2 per hour", "PROXY_COUNT": 1}),
+)
+def test_a_new_link_from_the_status_page_counts_toward_all_confirmation_mails(
+    app, client, time_machine
+):
+    add_listings(app, "203.0.113.7", "203.0.113.8")
+    path = status_path(submit_form(client, "me@example.com", "203.0.113.7", **from_("192.0.2.7")))
+    time_machine.move_to(T0 + timedelta(minutes=6))
+    assert press_resend(app.test_client(), path, "192.0.2.8").status_code == 303
+    assert count(app, OutboxMessage) == 2
+    third = submit_form(app.test_client(), "you@example.com", "203.0.113.8", **from_("192.0.2.9"))
+    assert third.status_code == 429
+    assert count(app, OutboxMessage) == 2

@@ -13,6 +13,7 @@ from app.extensions import db, limiter
 from app.models import DelistRequest
 from app.portal import bp, outcomes
 from app.portal.forms import ResendForm
+from app.portal.limits import count_mail, mail_limits
 from app.web.rate_limits import setting
 
 # Token and status pages must not be kept by browsers or shared caches.
@@ -55,6 +56,7 @@ def status(public_id: str) -> str:
 
 @bp.post("/requests/<public_id>/resend")
 @limiter.limit(setting("RATE_LIMIT_SUBMIT_PER_ADDRESS"))
+@mail_limits
 def resend(public_id: str) -> Response:
     delist_request = _request_or_404(public_id)
     if not ResendForm().validate_on_submit():
@@ -64,5 +66,6 @@ def resend(public_id: str) -> Response:
         delist_request, actor=Actor.sender(request.remote_addr), now=utcnow()
     )
     db.session.commit()
+    count_mail(result)
     flash(outcomes.resend_message(result))
     return to_status_page(delist_request)

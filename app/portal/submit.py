@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import g, render_template, request
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 
 from app.core.actor import Actor
@@ -17,7 +17,7 @@ from app.listing.addresses import parse_address
 from app.listing.lookup import look_up
 from app.portal import bp, outcomes
 from app.portal.forms import MAX_IP_LENGTH, DelistForm, normalised_ip, sent_delist_form
-from app.portal.limits import submit_limits
+from app.portal.limits import count_mail, submit_limits
 from app.portal.public_form import blank_form_page, challenge_refused, form_page
 
 
@@ -78,5 +78,5 @@ def _submit(form: DelistForm, now: datetime) -> ResponseReturnValue:
     # Rendered before the commit, while the rows are loaded: after it they would be read
     # again. A failed commit raises, and this page is never sent.
     db.session.commit()
-    g.confirmation_queued = result.outcome is Outcome.CHECK_INBOX
+    count_mail(result)
     return (page, *outcomes.status_and_headers(result, now))
