@@ -30,7 +30,7 @@ def _token_error(error: TokenError) -> tuple[str, int]:
     return page, TOKEN_ERROR_STATUS[error.reason]
 
 
-def _confirm_page(form: ConfirmForm, delist_request: DelistRequest, listing: Listing) -> str:
+def _confirm_page(form: ConfirmForm, delist_request: DelistRequest, listing: Listing | None) -> str:
     return render_template(
         "portal/confirm.html",
         form=form,
@@ -69,7 +69,7 @@ def confirm_post(token: str) -> ResponseReturnValue:
         db.session.commit()
     except TokenError as error:
         db.session.rollback()
-        if error.reason != "used":
+        if error.reason != "used" or error.delist_request is None:
             return _token_error(error)
         delist_request = error.delist_request  # a second press shows the same result
     return to_status_page(delist_request)

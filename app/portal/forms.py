@@ -145,7 +145,7 @@ class DelistForm(PublicForm):
 
     def submission(self) -> Submission:
         """The checked request, after validate() has passed."""
-        if self.address is None:
+        if self.address is None or self.email.data is None:
             raise RuntimeError("the form has not been validated")
         return Submission(self.email.data, self.address, str(get_locale()))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, abort, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.abuse import challenge
 from app.core.clock import utcnow
@@ -38,7 +39,7 @@ def lookup() -> ResponseReturnValue:
     now = utcnow()
     result = look_up(address, now)
     # Ranges cannot be removed by self-service: no count to show for them.
-    single = result.listed and not result.listing.is_range
+    single = result.listing is not None and not result.listing.is_range
     removals_left = self_removals_left(address, now) if single else None
     return render_template(
         "portal/lookup.html", form=form, result=result, error=None, removals_left=removals_left
@@ -47,7 +48,7 @@ def lookup() -> ResponseReturnValue:
 
 @bp.post("/language")
 @csrf.exempt  # a display preference; nothing to protect
-def set_language() -> Response:
+def set_language() -> BaseResponse:
     """The language switch: remember the choice in a cookie and go back to the page.
 
     A POST with the page in the body, so a confirmation link never lands in a URL.

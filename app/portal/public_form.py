@@ -39,7 +39,7 @@ def form_page(form: PublicForm, template: str = "portal/index.html", **context: 
 def blank_form_page() -> str:
     """The delist form as most visitors first see it (see app.portal.blank_form)."""
 
-    def render(token: str, challenge_value: Any) -> str:
+    def render(token: str, challenge_value: blank_form.ChallengeValue) -> str:
         form = DelistForm()
         form.csrf_token.current_token = token
         return render_template("portal/index.html", form=form, challenge=challenge_value)

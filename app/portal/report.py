@@ -28,8 +28,8 @@ def report() -> ResponseReturnValue:
     if not form.validate_on_submit() or challenge_refused(form, now):
         return form_page(form, "portal/report.html"), 400
     reports.submit(
-        form.email.data,
-        form.headers.data,
+        form.email.data or "",  # both required: validated above
+        form.headers.data or "",
         (form.note.data or "").strip(),
         actor=Actor.public(request.remote_addr),
         locale=str(get_locale()),
