@@ -117,14 +117,25 @@ def limited_app(app_overrides):
     return {"RATELIMIT_KEY_PREFIX": secrets.token_hex(4), **app_overrides}
 
 
+@pytest.fixture
+def app_overrides(request):
+    """Settings parametrized with indirect=True (limited_apps), each run with fresh counters.
+
+    Flask-Limiter keeps the first app's RATELIMIT_KEY_PREFIX for the whole process, so in
+    the one Redis server each run gets a storage key prefix of its own instead.
+    """
+    overrides = dict(getattr(request, "param", {}))
+    if overrides.get("RATELIMIT_STORAGE_URI", "").startswith("redis"):
+        overrides["RATELIMIT_STORAGE_OPTIONS"] = {"key_prefix": f"test-{secrets.token_hex(6)}"}
+    return overrides
+
+
 def limited_apps(app_overrides):
-    """The settings for a limit test, counted in memory and, with TEST_REDIS_URL, in Redis."""
-    redis = {
-        "RATELIMIT_STORAGE_URI": TEST_REDIS_URL or "memory://",
-        # Flask-Limiter keeps the first app's RATELIMIT_KEY_PREFIX for the whole process;
-        # the storage's own prefix keeps each test's counters apart in the shared server.
-        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": f"test-{secrets.token_hex(6)}"},
-    }
+    """The settings for a limit test, counted in memory and, with TEST_REDIS_URL, in Redis.
+
+    For @pytest.mark.parametrize("app_overrides", ..., indirect=True).
+    """
+    redis = {"RATELIMIT_STORAGE_URI": TEST_REDIS_URL or "memory://"}
     return [
         pytest.param(limited_app(app_overrides), id="memory"),
         pytest.param(
@@ -303,7 +314,9 @@ def test_the_per_recipient_limit_counts_one_mailbox_however_it_is_written(app, c
     assert statuses == [200, 200, 429]
 
 
-@pytest.mark.parametrize("app_overrides", limited_apps({"API_RATE_LIMIT": "3 per hour"}))
+@pytest.mark.parametrize(
+    "app_overrides", limited_apps({"API_RATE_LIMIT": "3 per hour"}), indirect=True
+)
 def test_the_lookup_page_is_limited_like_the_api_with_a_friendly_page(app, client):
     add_listings(app, "203.0.113.7")
     statuses = [client.get("/lookup?ip=203.0.113.7").status_code for _ in range(3)]
@@ -343,7 +356,9 @@ def from_(address: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "app_overrides", limited_apps({"RATE_LIMIT_SUBMIT_PER_ADDRESS": "3 per hour", "PROXY_COUNT": 1})
+    "app_overrides",
+    limited_apps({"RATE_LIMIT_SUBMIT_PER_ADDRESS": "3 per hour", "PROXY_COUNT": 1}),
+    indirect=True,
 )
 def test_every_address_in_one_ipv6_64_is_one_client(app, client):
     statuses = [
@@ -364,7 +379,7 @@ FLOOD = {
 }
 
 
-@pytest.mark.parametrize("app_overrides", limited_apps(FLOOD))
+@pytest.mark.parametrize("app_overrides", limited_apps(FLOOD), indirect=True)
 def test_a_flood_from_one_network_leaves_the_mail_budget_to_other_senders(app, client):
     targets = [f"198.51.100.{i}" for i in range(1, 11)]
     add_listings(app, *targets, "203.0.113.7")
@@ -390,7 +405,7 @@ def status_path(response) -> str:
     return "/requests/" + response.text.split('href="/requests/', 1)[1].split('"', 1)[0]
 
 
-@pytest.mark.parametrize("app_overrides", limited_apps(FLOOD))
+@pytest.mark.parametrize("app_overrides", limited_apps(FLOOD), indirect=True)
 def test_a_new_link_from_the_status_page_counts_as_the_clients_mail(app, client, time_machine):
     add_listings(app, "203.0.113.7")
     path = status_path(submit_form(client, "me@example.com", "203.0.113.7", **from_("192.0.2.7")))
@@ -407,6 +422,7 @@ def test_a_new_link_from_the_status_page_counts_as_the_clients_mail(app, client,
 @pytest.mark.parametrize(
     "app_overrides",
     limited_apps({"RATE_LIMIT_CONFIRMATION_MAILS": "2 per hour", "PROXY_COUNT": 1}),
+    indirect=True,
 )
 def test_a_new_link_from_the_status_page_counts_toward_all_confirmation_mails(
     app, client, time_machine
