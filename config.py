@@ -110,6 +110,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "RATE_LIMIT_SUBMIT_PER_EMAIL": (_text, "10 per hour"),
     "RATE_LIMIT_SUBMIT_PER_IP": (_text, "10 per hour"),
     "RATE_LIMIT_CONFIRMATION_MAILS": (_text, "500 per hour"),
+    "RATE_LIMIT_CONFIRMATION_MAILS_PER_CLIENT": (_text, "10 per hour"),
     "RATE_LIMIT_CONFIRM_PER_ADDRESS": (_text, "30 per hour"),
     "RATE_LIMIT_REPORT_PER_ADDRESS": (_text, "5 per hour"),
     "TRUSTED_HOSTS": (_list, []),
@@ -160,6 +161,7 @@ RATE_LIMIT_SETTINGS = (
     "RATE_LIMIT_SUBMIT_PER_EMAIL",
     "RATE_LIMIT_SUBMIT_PER_IP",
     "RATE_LIMIT_CONFIRMATION_MAILS",
+    "RATE_LIMIT_CONFIRMATION_MAILS_PER_CLIENT",
     "RATE_LIMIT_CONFIRM_PER_ADDRESS",
     "RATE_LIMIT_REPORT_PER_ADDRESS",
 )

@@ -6,11 +6,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import Babel
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+
+from app.web.clients import client_key
 
 # Stable constraint names, so migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -40,4 +41,5 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
 # Limits are declared per view; storage and switches come from RATELIMIT_* settings.
-limiter = Limiter(key_func=get_remote_address)
+# A limit without its own key counts per client: an IPv4 address or an IPv6 /64.
+limiter = Limiter(key_func=client_key)

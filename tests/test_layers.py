@@ -30,7 +30,7 @@ ALLOWED = {
     "app.abuse": (*BASE, "app.core", "app.abuse", "app.delisting.bounces"),
     "app.accounts": (*BASE, "app.core", "app.accounts"),
     "app.policy": (*BASE, "app.core", "app.listing", "app.policy"),
-    "app.web": (*BASE, "app.core", "app.web"),
+    "app.web": (*BASE, "app.core", "app.web", "app.listing.addresses"),
     "app.portal": (*EDGE_MAY_USE, "app.portal"),
     "app.admin": (*EDGE_MAY_USE, "app.admin"),
     "app.api": (*EDGE_MAY_USE, "app.api"),

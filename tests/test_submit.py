@@ -271,3 +271,81 @@ def test_error_messages_that_quote_the_input_are_escaped(app, client):
     assert response.status_code == 400
     [error] = re.findall(r'<p class="error" id="email-error">(.*?)</p>', response.text)
     assert "&lt;" in error and "<" not in error
+
+
+def mailed_link(app) -> str:
+    """The confirmation link in the latest queued mail."""
+    from tests.conftest import CONFIRM_LINK_RE
+
+    with app.app_context():
+        body = db.session.scalar(
+            sa.select(OutboxMessage.body_text).order_by(OutboxMessage.id.desc()).limit(1)
+        )
+    return CONFIRM_LINK_RE.search(body).group(0)
+
+
+def open_a_request(app, client, state: str) -> DelistRequest:
+    """owner@example.com's request in `state`, with its first mail sent a moment ago."""
+    from tests.conftest import press_delist
+
+    if state == "needs_review":
+        submit_form(client, "owner@example.com", "192.0.2.55")  # listed through a range
+    else:
+        submit_form(client, "owner@example.com", "203.0.113.7")
+    if state == "scheduled":
+        press_delist(client, mailed_link(app))
+    [delist_request] = rows(app, DelistRequest)
+    assert delist_request.status == state
+    return delist_request
+
+
+def only_open(response, delist_request) -> None:
+    """The page says a request is open for the IP, and nothing else about it."""
+    assert response.status_code == 200
+    text = page_text(response)
+    assert f"A removal request for {delist_request.ip} is already open" in text
+    assert "/requests/" not in response.text
+    assert delist_request.public_id not in response.text
+    assert "owner@example.com" not in text and "a moment ago" not in text
+    assert "already confirmed" not in text and "operator" not in text
+    assert f'href="/lookup?ip={delist_request.ip}"' in response.text
+
+
+@pytest.mark.parametrize("state", ["scheduled", "needs_review"])
+def test_someone_else_learns_only_that_a_request_is_open_for_the_ip(app, client, listed, state):
+    delist_request = open_a_request(app, client, state)
+    only_open(
+        submit_form(app.test_client(), "other@example.net", delist_request.ip), delist_request
+    )
+
+
+def test_an_earlier_recipient_learns_only_that_the_request_is_open(app, client, listed):
+    delist_request = open_a_request(app, client, "pending")
+    submit_form(app.test_client(), "right@example.com", "203.0.113.7")  # takes it over
+    # owner@ had a mail for it a moment ago: "we sent you a link" would confirm a guess.
+    only_open(submit_form(app.test_client(), "owner@example.com", "203.0.113.7"), delist_request)
+
+
+def test_a_corrected_address_gets_a_link_by_mail_but_not_the_request_page(app, client, listed):
+    open_a_request(app, client, "pending")
+    response = submit_form(app.test_client(), "right@example.com", "203.0.113.7")
+    assert "Check your inbox" in page_text(response)
+    assert "/requests/" not in response.text
+    assert "owner@example.com" not in response.text
+
+
+@pytest.mark.parametrize("state", ["pending", "scheduled", "needs_review"])
+def test_the_sender_of_a_request_still_sees_it_however_the_address_is_written(
+    app, client, listed, state
+):
+    delist_request = open_a_request(app, client, state)
+    response = submit_form(app.test_client(), "Owner+again@Example.com", delist_request.ip)
+    assert f'href="/requests/{delist_request.public_id}"' in response.text
+    text = page_text(response)
+    expected = {
+        "pending": "We sent you a link a moment ago",
+        "scheduled": "Removal already scheduled",
+        "needs_review": "already waiting for an operator's review",
+    }
+    assert expected[state] in text
+    assert "is already open" not in text

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from app.admin import bp
 from app.extensions import db, login_manager
 from app.models import Operator
+from app.web.redirects import safe_path
 
 PUBLIC_ENDPOINTS = {"admin.login", "admin.login_totp", "admin.login_challenge"}
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -84,6 +85,4 @@ def guard() -> Response | None:
 
 def safe_next(target: str | None) -> str:
     """Where to go after login: only a page of our own admin site."""
-    if target and target.startswith("/admin/") and "//" not in target and "\\" not in target:
-        return target
-    return url_for("admin.dashboard")
+    return safe_path(target, url_for("admin.dashboard"), under="/admin/")

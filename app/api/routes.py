@@ -1,21 +1,17 @@
 """GET /api/v1/lookup/<ip> and the OpenAPI document."""
 
-from flask import Response, current_app, jsonify
+from flask import Response, jsonify
 
 from app.api import bp
 from app.api.openapi import OPENAPI
 from app.core.clock import utcnow
-from app.extensions import limiter
 from app.listing.addresses import AddressError, parse_address
 from app.listing.lookup import look_up
-
-
-def _api_limit() -> str:
-    return current_app.config["API_RATE_LIMIT"]
+from app.web.rate_limits import lookup_limit
 
 
 @bp.get("/lookup/<path:ip>")
-@limiter.limit(_api_limit)
+@lookup_limit
 def lookup(ip: str) -> Response | tuple[Response, int]:
     try:
         address = parse_address(ip)

@@ -17,11 +17,12 @@ from app.core import audit, security_log, sql
 from app.core.actor import WORKER, Actor
 from app.core.errors import Conflict
 from app.delisting import lifecycle, notices
-from app.delisting.standing import mail_cap_reached, standing
+from app.delisting.standing import Standing, mail_cap_reached, standing
 from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import IPAddress
 from app.mail import outbox
+from app.mail.mailbox import mailbox
 from app.models import OPEN_REQUEST_WHERE, DelistRequest, Listing, RequestStatus
 
 
@@ -34,6 +35,7 @@ class Outcome(StrEnum):
     ALREADY_SCHEDULED = "already_scheduled"
     LIMIT_REVIEW = "limit_review"
     MAIL_CAP = "mail_cap"
+    ALREADY_OPEN = "already_open"  # someone else's request holds the IP
 
 
 # Outcomes that ask the sender to wait before trying again.
@@ -42,6 +44,8 @@ WAIT_OUTCOMES = frozenset({Outcome.MAIL_RECENTLY_SENT, Outcome.MAIL_CAP})
 
 @dataclass(frozen=True)
 class SubmitResult:
+    """What happened. `delist_request` is the sender's own request, never someone else's."""
+
     outcome: Outcome
     delist_request: DelistRequest | None = None
     listing: Listing | None = None
@@ -89,6 +93,21 @@ def _submit(
         if known.mail_cap_reached and not listing.is_range:
             return SubmitResult(Outcome.MAIL_CAP, None, listing)
         return _open(email, address, listing, known.removals_left, actor, locale, now)
+    own = mailbox(current.email) == mailbox(email)  # before a corrected address takes over
+    result = _follow(current, email, listing, known, actor, locale, now)
+    return result if own else _for_someone_else(result)
+
+
+def _follow(
+    current: DelistRequest,
+    email: str,
+    listing: Listing,
+    known: Standing,
+    actor: Actor,
+    locale: str,
+    now: datetime,
+) -> SubmitResult:
+    """The IP's open request, submitted again: say where it stands, or mail a new link."""
     if current.status == RequestStatus.SCHEDULED:
         return SubmitResult(Outcome.ALREADY_SCHEDULED, current, listing)
     if current.status == RequestStatus.NEEDS_REVIEW:
@@ -96,6 +115,17 @@ def _submit(
     if known.mail_cap_reached:
         return SubmitResult(Outcome.MAIL_CAP, current, listing)
     return _resend(current, email, listing, actor, locale, now)
+
+
+def _for_someone_else(result: SubmitResult) -> SubmitResult:
+    """What a sender may learn of a request sent from another mailbox: that it is open.
+
+    A corrected address still takes a pending request over, but learns that only
+    from the link we mail it; the request's page, state and earlier mail stay private.
+    """
+    if result.outcome in (Outcome.CHECK_INBOX, Outcome.MAIL_CAP):
+        return SubmitResult(result.outcome, None, result.listing)
+    return SubmitResult(Outcome.ALREADY_OPEN, None, result.listing)
 
 
 def _open(

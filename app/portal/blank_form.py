@@ -22,12 +22,15 @@ from jinja2.utils import htmlsafe_json_dumps
 TOKEN = "blank-form-csrf-token"  # noqa: S105  (a placeholder, not a secret)
 CHALLENGE = "blank-form-challenge"
 
+# What the page renders as its challenge: a real one, the placeholder above, or none.
+ChallengeValue = dict[str, Any] | str | None
+
 
 def _json(value: Any) -> str:
     return str(htmlsafe_json_dumps(value, dumps=current_app.json.dumps))
 
 
-def page(render: Callable[[str, str | None], str], new_challenge: dict | None) -> str:
+def page(render: Callable[[str, ChallengeValue], str], new_challenge: dict[str, Any] | None) -> str:
     """The blank form for this visitor; `render(token, challenge)` renders it in full."""
     app = current_app
     if app.debug or app.jinja_env.auto_reload or session.get("_flashes"):

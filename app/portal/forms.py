@@ -1,14 +1,20 @@
 """Sender forms; each check's message is shown next to its field."""
 
+from __future__ import annotations
+
 import re
+from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
+from flask import current_app, g
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, ValidationError
 
-from app.listing.addresses import AddressError, parse_sender_address
+from app.delisting.bounces import BounceFacts, read_bounce
+from app.listing.addresses import AddressError, IPAddress, parse_address, parse_sender_address
+from app.mail.mailbox import mailbox
 from app.web.forms import Form
 
 MAX_EMAIL_LENGTH = 254
@@ -50,6 +56,14 @@ def _checked_email(field: StringField) -> None:
     field.data = result.normalized
 
 
+def normalised_ip(text: str) -> str:
+    """The text as a normalised address when it is one, else as it was."""
+    try:
+        return str(parse_address(text))
+    except AddressError:
+        return text
+
+
 class PublicForm(Form):
     """A form anyone can send: a honeypot for bots and the proof of work (app.challenge)."""
 
@@ -61,6 +75,15 @@ class PublicForm(Form):
     def validate_website(self, field: StringField) -> None:
         if field.data:
             raise ValidationError(_l("Leave this field empty."))
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a sent delist form asks for, checked: one address, one IP, in one language."""
+
+    email: str
+    address: IPAddress
+    locale: str
 
 
 class DelistForm(PublicForm):
@@ -81,10 +104,58 @@ class DelistForm(PublicForm):
             "We only read it to find the address; it is not stored."
         ),
     )
+    # The address the sender kept after we asked about a bounce that names another one.
+    ip_checked = HiddenField()
     find = SubmitField(_l("Find the IP address"))
     submit = SubmitField(_l("Email me the confirmation link"))
 
-    address = None  # the parsed IP, set by validate_ip
+    address: IPAddress | None = None  # the parsed IP, set by validate_ip
+    _bounce: BounceFacts | None = None
+
+    def bounce_facts(self) -> BounceFacts | None:
+        """What the pasted bounce says (read once), or None when nothing was pasted."""
+        if self._bounce is None and self.bounce.data:
+            self._bounce = read_bounce(self.bounce.data)
+        return self._bounce
+
+    def bounce_address(self) -> str | None:
+        bounce = self.bounce_facts()
+        return bounce.address if bounce else None
+
+    def typed_ip(self) -> str:
+        return (self.ip.data or "").strip()
+
+    def submitted_ip(self) -> str:
+        """The address this submission is for, normalised: typed, or else the bounce's."""
+        return normalised_ip(self.typed_ip()[:MAX_IP_LENGTH] or self.bounce_address() or "")
+
+    def submitted_mailbox(self) -> str:
+        """The mailbox the link would go to, as the limits per recipient count it."""
+        return mailbox((self.email.data or "")[:MAX_EMAIL_LENGTH])
+
+    def take_ip_from_bounce(self) -> None:
+        """With the IP field left empty, the bounce's address counts as typed."""
+        found = self.bounce_address()
+        if found and not self.typed_ip():
+            self.ip.raw_data = [found]  # for InputRequired, which reads what was sent
+            self.ip.data = found
+
+    def put_bounce_ip_in_field(self) -> None:
+        """The Find button: the bounce's address replaces whatever the field held."""
+        found = self.bounce_address()
+        if found:
+            self.ip.data = found
+
+    def ip_needs_a_second_look(self) -> bool:
+        """The sender typed another address than the bounce names, and was not asked yet."""
+        found = self.bounce_address()
+        return bool(found) and found != self.ip.data and self.ip_checked.data != self.ip.data
+
+    def submission(self) -> Submission:
+        """The checked request, after validate() has passed."""
+        if self.address is None or self.email.data is None:
+            raise RuntimeError("the form has not been validated")
+        return Submission(self.email.data, self.address, str(get_locale()))
 
     def validate_email(self, field: StringField) -> None:
         _checked_email(field)
@@ -100,6 +171,14 @@ class DelistForm(PublicForm):
         except AddressError as exc:
             raise ValidationError(str(exc)) from None
         field.data = str(self.address)
+
+
+def sent_delist_form() -> DelistForm:
+    """This request's delist form, built once: the rate limits count what the view checks."""
+    if "delist_form" not in g:
+        g.delist_form = DelistForm()
+    form: DelistForm = g.delist_form
+    return form
 
 
 class ReportForm(PublicForm):

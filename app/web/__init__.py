@@ -1,5 +1,7 @@
 """What every web page shares: error pages, security headers, languages, time formatting,
-the form base class, template translations, redirect targets and gunicorn's logger.
+the form base class, template translations, redirect targets, rate limits more than one
+edge applies, who a client is for those limits, and gunicorn's logger.
 
-May import app.core and app.extensions; the blueprints (portal, admin, api) import from here.
+May import app.core, app.extensions and app.listing.addresses (a client's network); the
+blueprints (portal, admin, api) import from here.
 """

@@ -29,10 +29,3 @@ def select_locale() -> str:
     if chosen in LANGUAGES:
         return chosen
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT
-
-
-def same_site_path(target: str | None) -> str:
-    """A path on this site to go back to after switching, or the front page."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"

@@ -1,0 +1,40 @@
+"""What each outcome of a submission or a resend tells the sender, in one place.
+
+The submission's page is portal/submitted.html (one section per outcome); this
+module gives its status code and headers, and the resend button's messages.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
+from app.delisting.submission import WAIT_OUTCOMES, Outcome, SubmitResult
+from app.web.formatting import when
+
+FORM_EXPIRED = _l("This form has expired. Please press the button again.")
+
+
+def status_and_headers(result: SubmitResult, now: datetime) -> tuple[int, dict[str, str]]:
+    """429 with Retry-After when the sender must wait, else 200."""
+    status = 429 if result.outcome in WAIT_OUTCOMES else 200
+    headers = {}
+    if result.retry_at:
+        headers["Retry-After"] = str(max(1, int((result.retry_at - now).total_seconds())))
+    return status, headers
+
+
+def resend_message(result: SubmitResult | None) -> LazyString:
+    """The note the status page shows after "Send the link again"."""
+    if result is None:
+        return _l("This request does not need a new link.")
+    if result.outcome is Outcome.CHECK_INBOX:
+        return _l("A new link is on its way. The link in earlier emails no longer works.")
+    if result.outcome is Outcome.MAIL_RECENTLY_SENT:
+        return _l(
+            "We sent a link only minutes ago. You can ask again after %(time)s.",
+            time=when(result.retry_at),
+        )
+    return _l("We have sent several emails to this address today; please try tomorrow.")
