@@ -31,7 +31,7 @@ import lookup as helpers
 from flask_migrate import upgrade
 
 from app import create_app
-from tests.admin_helpers import signed_in
+from tests.helpers_admin import signed_in
 
 FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
 

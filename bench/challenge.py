@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright
 
-from tests.browser import CHROMIUM_ARGS, running_portal
+from tests.helpers_browser import CHROMIUM_ARGS, running_portal
 
 FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
 DONE = "document.querySelector('#challenge-status')?.textContent.includes('done')"

@@ -181,7 +181,7 @@ def postfix_throughput(
     policy_port: int, cidr_table: Path, messages: int, rounds: int
 ) -> dict[str, list[float]]:
     """Messages per second, alternating our policy and a cidr: table, `rounds` each."""
-    from tests.mta import Postfix
+    from tests.helpers_mta import Postfix
 
     restrictions = {
         "policy": f"check_policy_service {{ inet:127.0.0.1:{policy_port}, timeout=5s, "

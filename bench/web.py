@@ -44,8 +44,8 @@ from app.delisting import submission
 from app.extensions import db
 from app.listing.addresses import parse_address
 from app.models import DelistRequest, OutboxMessage
-from tests.browser import gunicorn_server
-from tests.conftest import free_port
+from tests.helpers import free_port
+from tests.helpers_browser import gunicorn_server
 
 SECRET = "bench-" + "x" * 40
 THREADS = 2  # wrk threads; each submits for its own 10.<thread>.x.y addresses

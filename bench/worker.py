@@ -41,7 +41,7 @@ from app.extensions import db
 from app.listing import blocklist
 from app.mail.transport import build_message
 from app.models import DelistRequest, OutboxMessage
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 
 class CountingSink:

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.mail import outbox
 from app.mail.transport import DeliveryError, SmtpTransport
 from app.models import OutboxMessage
-from tests.conftest import T0, add_listings, submit_form
+from tests.helpers import T0, add_listings, submit_form
 
 
 def queued_link(app) -> str:
@@ -179,7 +179,7 @@ def test_fifty_concurrent_presses_on_a_real_server_schedule_exactly_once(app, cl
     from werkzeug.serving import make_server
 
     from app.models import AuditEvent
-    from tests.conftest import free_port, run_at_once
+    from tests.helpers import free_port, run_at_once
 
     add_listings(app, "203.0.113.7")
     submit_form(client, "sender@example.org", "203.0.113.7")

@@ -15,7 +15,7 @@ from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.extensions import db
 from app.models import AuditEvent, Operator
-from tests.conftest import T0, csrf_token, page_text
+from tests.helpers import T0, csrf_token, page_text
 from tests.test_challenge import page_challenge, solution
 
 PASSWORD = "correct-horse-battery"

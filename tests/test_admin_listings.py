@@ -12,8 +12,8 @@ from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
 from app.models import AuditEvent, DelistRequest, Listing
-from tests.admin_helpers import post_form, signed_in
-from tests.conftest import T0, page_text
+from tests.helpers import T0, page_text
+from tests.helpers_admin import post_form, signed_in
 
 
 def add(app, text, reason="spam", now=T0):

@@ -14,8 +14,8 @@ from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
-from tests.admin_helpers import post_form, signed_in, upload
-from tests.conftest import T0, page_text, run_worker, submit_form
+from tests.helpers import T0, page_text, run_worker, submit_form
+from tests.helpers_admin import post_form, signed_in, upload
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from werkzeug.test import encode_multipart
 
 from app.extensions import db
 from app.models import Listing
-from tests.admin_helpers import signed_in
-from tests.conftest import csrf_token, page_text
+from tests.helpers import csrf_token, page_text
+from tests.helpers_admin import signed_in
 
 
 @pytest.fixture

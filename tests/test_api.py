@@ -10,7 +10,7 @@ from app.core.actor import Actor
 from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
-from tests.conftest import T0, page_text
+from tests.helpers import T0, page_text
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import csrf_token, page_text
+from tests.helpers import csrf_token, page_text
 
 TOKEN_RE = re.compile(r'(name="csrf_token" type="hidden" value=")[^"]+"')
 CHALLENGE_RE = re.compile(r"data-challenge='[^']+'")
@@ -32,7 +32,7 @@ def test_the_kept_page_is_the_full_render_with_this_visitors_values(
 
 
 def test_each_visitor_gets_a_token_for_their_own_session(app, client):
-    from tests.conftest import add_listings
+    from tests.helpers import add_listings
 
     add_listings(app, "203.0.113.7")
     other = app.test_client()

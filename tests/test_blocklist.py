@@ -14,7 +14,7 @@ from app.extensions import db
 from app.listing import blocklist, prefixes
 from app.listing.addresses import parse_network
 from app.models import AuditEvent, Listing
-from tests.conftest import BASE_CONFIG, T0
+from tests.helpers import BASE_CONFIG, T0
 
 DROP_LIST = Path(__file__).parent / "data" / "spamhaus-drop-2015.netset"
 

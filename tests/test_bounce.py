@@ -3,7 +3,7 @@
 import pytest
 
 from app.delisting.bounces import MAX_BOUNCE_LENGTH, REPLY_SPAN, addresses_in, read_bounce
-from tests.conftest import add_listings, csrf_token, page_text
+from tests.helpers import add_listings, csrf_token, page_text
 
 POSTFIX_BOUNCE = """\
 This is the mail system at host mail.sender.example.

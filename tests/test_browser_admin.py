@@ -7,8 +7,13 @@ from app.core.clock import utcnow
 from app.delisting import submission
 from app.extensions import db
 from app.listing.addresses import parse_address
-from tests.admin_helpers import PASSWORD
-from tests.browser import DESKTOP, portal_with_mail, screenshot, serious_accessibility_problems
+from tests.helpers_admin import PASSWORD
+from tests.helpers_browser import (
+    DESKTOP,
+    portal_with_mail,
+    screenshot,
+    serious_accessibility_problems,
+)
 
 
 def test_an_operator_works_through_the_main_pages(browser, database_url):

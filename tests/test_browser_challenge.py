@@ -1,7 +1,7 @@
 """The proof-of-work challenge in a real browser: solved by our script, by itself."""
 
-from tests.browser import DESKTOP, PHONE, screenshot
-from tests.conftest import run_worker
+from tests.helpers import run_worker
+from tests.helpers_browser import DESKTOP, PHONE, screenshot
 
 
 def test_the_browser_solves_the_challenge_and_the_form_goes_through(browser, portal):

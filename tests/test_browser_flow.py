@@ -9,13 +9,13 @@ import re
 
 import pytest
 
-from tests.browser import (
+from tests.helpers import run_worker
+from tests.helpers_browser import (
     DESKTOP,
     PHONE,
     screenshot,
     serious_accessibility_problems,
 )
-from tests.conftest import run_worker
 
 BOUNCE = """\
 <someone@example.org>: host mx1.example.org[192.0.2.25] said: 550 5.7.606

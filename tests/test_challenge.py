@@ -16,7 +16,7 @@ from app.cli import worker
 from app.core.clock import utcnow
 from app.extensions import db
 from app.models import DelistRequest, OutboxMessage, SpentChallenge
-from tests.conftest import T0, add_listings, csrf_token, page_text, run_at_once
+from tests.helpers import T0, add_listings, csrf_token, page_text, run_at_once
 
 CHALLENGE_RE = re.compile(r"data-challenge='([^']+)'")
 
@@ -135,7 +135,7 @@ def test_a_wrong_number_or_a_changed_field_is_refused(app, client, listed):
 
 def test_a_challenge_signed_with_another_key_is_refused(app, client, listed, database_url):
     from app import create_app
-    from tests.conftest import BASE_CONFIG
+    from tests.helpers import BASE_CONFIG
 
     other = create_app(
         {

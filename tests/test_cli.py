@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import submit_form
+from tests.helpers import submit_form
 
 
 def invoke(runner, *args):

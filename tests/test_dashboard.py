@@ -13,8 +13,8 @@ from app.listing import blocklist, importer
 from app.listing import totals as listing_totals
 from app.listing.addresses import parse_network
 from app.models import DelistRequest, Listing, ListingTotals, ListingTotalsChange
-from tests.admin_helpers import signed_in
-from tests.conftest import T0, add_listings
+from tests.helpers import T0, add_listings
+from tests.helpers_admin import signed_in
 
 LATER = T0 + timedelta(hours=2)
 

@@ -15,8 +15,8 @@ from app.delisting.tokens import CONFIRM_SALT, TokenError, sign_confirmation
 from app.extensions import db
 from app.listing import blocklist
 from app.models import DelistRequest, RequestStatus
-from tests.conftest import T0
-from tests.delisting_helpers import SENDER, link_of, list_networks, mails, submit, trail
+from tests.helpers import T0
+from tests.helpers_delisting import SENDER, link_of, list_networks, mails, submit, trail
 
 pytestmark = pytest.mark.usefixtures("ctx")
 

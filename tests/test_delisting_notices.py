@@ -8,8 +8,8 @@ import pytest
 
 from app.delisting import confirmation, notices, review
 from app.delisting.tokens import hash_nonce, read_confirmation
-from tests.conftest import T0
-from tests.delisting_helpers import (
+from tests.helpers import T0
+from tests.helpers_delisting import (
     OPERATOR,
     SENDER,
     link_of,

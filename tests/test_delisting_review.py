@@ -13,8 +13,8 @@ from app.delisting import confirmation, review
 from app.delisting.tokens import TokenError
 from app.listing import blocklist
 from app.models import RequestStatus
-from tests.conftest import T0
-from tests.delisting_helpers import OPERATOR, SENDER, link_of, list_networks, mails, submit, trail
+from tests.helpers import T0
+from tests.helpers_delisting import OPERATOR, SENDER, link_of, list_networks, mails, submit, trail
 
 pytestmark = pytest.mark.usefixtures("ctx")
 

@@ -11,8 +11,8 @@ from app.delisting import confirmation, jobs, notices, review, sender_view
 from app.delisting.sender_view import SenderStatus
 from app.extensions import db
 from app.models import DelistRequest, RequestStatus
-from tests.conftest import T0
-from tests.delisting_helpers import OPERATOR, SENDER, link_of, list_networks, mails, submit
+from tests.helpers import T0
+from tests.helpers_delisting import OPERATOR, SENDER, link_of, list_networks, mails, submit
 
 pytestmark = pytest.mark.usefixtures("ctx")
 

@@ -14,8 +14,8 @@ from app.delisting.submission import Outcome
 from app.delisting.tokens import hash_nonce, read_confirmation
 from app.extensions import db
 from app.models import DelistRequest, RequestStatus
-from tests.conftest import T0
-from tests.delisting_helpers import SENDER, link_of, list_networks, mails, requests, submit, trail
+from tests.helpers import T0
+from tests.helpers_delisting import SENDER, link_of, list_networks, mails, requests, submit, trail
 
 pytestmark = pytest.mark.usefixtures("ctx")
 

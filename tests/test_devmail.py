@@ -8,7 +8,7 @@ from aiosmtpd.controller import Controller
 from app.cli import worker
 from app.core.clock import utcnow
 from app.mail.devmail import MailboxHandler
-from tests.conftest import add_listings, page_text, submit_form
+from tests.helpers import add_listings, page_text, submit_form
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AbuseReport, DelistRequest
-from tests.conftest import add_listings, page_text, submit_form
+from tests.helpers import add_listings, page_text, submit_form
 from tests.test_report import send_report
 
 LOCAL_64 = "l" * 64

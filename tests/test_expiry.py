@@ -13,7 +13,7 @@ from app.extensions import db
 from app.listing import blocklist, importer, lifetimes
 from app.listing.addresses import parse_network
 from app.models import AuditEvent, DelistRequest, Listing, RequestStatus
-from tests.conftest import T0, page_text, submit_form
+from tests.helpers import T0, page_text, submit_form
 
 DAY = timedelta(days=1)
 OPERATOR = Actor("operator:x@example.net")
@@ -211,7 +211,7 @@ def test_an_import_escalates_repeat_offenders_too(ctx):
 
 
 def test_admin_lifetimes_on_the_form_and_the_listing_page(app):
-    from tests.admin_helpers import post_form, signed_in
+    from tests.helpers_admin import post_form, signed_in
 
     admin = signed_in(app)
     new = "/admin/listings/new"
@@ -234,7 +234,7 @@ def test_admin_lifetimes_on_the_form_and_the_listing_page(app):
 
 
 def test_admin_add_says_what_it_did(app):
-    from tests.admin_helpers import post_form, signed_in
+    from tests.helpers_admin import post_form, signed_in
 
     admin = signed_in(app)
     new = "/admin/listings/new"

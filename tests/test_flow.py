@@ -11,7 +11,7 @@ from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
 from app.models import DelistRequest, Listing
-from tests.conftest import CONFIRM_LINK_RE, T0, page_text, press_delist, run_worker, submit_form
+from tests.helpers import CONFIRM_LINK_RE, T0, page_text, press_delist, run_worker, submit_form
 
 ADDRESS = ipaddress.ip_address("203.0.113.7")
 
@@ -130,7 +130,7 @@ def test_zero_delay_removes_at_once(app, client, smtp_sink):
 def test_the_sender_can_ask_for_a_new_link_from_the_status_page(
     app, client, smtp_sink, time_machine
 ):
-    from tests.conftest import csrf_token
+    from tests.helpers import csrf_token
 
     with app.app_context():
         blocklist.add_listing(parse_network("203.0.113.7"), "Spam", actor=Actor("op"), now=T0)

@@ -13,8 +13,8 @@ from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
 from app.models import DelistRequest
-from tests.admin_helpers import signed_in
-from tests.conftest import T0, csrf_token
+from tests.helpers import T0, csrf_token
+from tests.helpers_admin import signed_in
 
 FUZZ = settings(
     max_examples=40,

@@ -13,8 +13,8 @@ from app.listing import allowlist, blocklist, importer
 from app.listing.addresses import network_key, parse_network
 from app.listing.guard import ListingGuard, ListingRefused, Spans
 from app.models import AllowlistEntry, AuditEvent, Listing
-from tests.admin_helpers import post_form, signed_in, upload
-from tests.conftest import T0, page_text
+from tests.helpers import T0, page_text
+from tests.helpers_admin import post_form, signed_in, upload
 
 DROP = Path(__file__).parent / "data" / "spamhaus-drop-2015.netset"
 TEST = Actor("test")

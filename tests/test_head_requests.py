@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import add_listings
+from tests.helpers import add_listings
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ from app.listing import hits, lifetimes
 from app.listing.addresses import parse_address, parse_network
 from app.models import AuditEvent, ListingEvidence
 from app.policy import index as policy_index
-from tests.admin_helpers import signed_in
-from tests.conftest import T0, page_text
+from tests.helpers import T0, page_text
+from tests.helpers_admin import signed_in
 
 TRAP = Actor("apikey:trap-feed")
 HOUR = timedelta(hours=1)

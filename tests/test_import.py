@@ -9,7 +9,7 @@ from app.extensions import db
 from app.listing import blocklist, importer
 from app.listing.addresses import parse_network
 from app.models import Listing
-from tests.conftest import T0
+from tests.helpers import T0
 
 DROP = "tests/data/spamhaus-drop-2015.netset"
 

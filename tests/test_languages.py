@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     CONFIRM_LINK_RE,
     T0,
     add_listings,

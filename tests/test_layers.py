@@ -72,3 +72,23 @@ def test_every_package_says_what_it_holds_and_may_import():
         assert "import" in doc.lower(), (
             f"{init.parent.name}: the docstring says nothing of its imports"
         )
+
+
+def test_tests_share_helpers_from_helpers_modules_not_from_conftest():
+    tests = Path(__file__).resolve().parent
+    importing = [
+        path.name
+        for path in sorted(tests.rglob("*.py"))
+        if "tests.conftest" in _imports_of_tests(path)
+    ]
+    assert importing == [], "import shared helpers from tests/helpers*.py; conftest is fixtures"
+
+
+def _imports_of_tests(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names

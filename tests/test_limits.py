@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import DelistRequest, OutboxMessage
-from tests.conftest import CONFIRM_LINK_RE, T0, add_listings, csrf_token, page_text, submit_form
+from tests.helpers import CONFIRM_LINK_RE, T0, add_listings, csrf_token, page_text, submit_form
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
@@ -228,7 +228,7 @@ def test_confirm_posts_are_rate_limited(app, client):
 WORKER = """
 import json, sys
 from app import create_app
-from tests.conftest import submit_form
+from tests.helpers import submit_form
 app = create_app(json.loads(sys.argv[1]))
 print(json.dumps([submit_form(app.test_client(), "a@example.org", "203.0.113.9").status_code
                   for _ in range(2)]))
@@ -256,7 +256,7 @@ def run_worker_process(settings: dict) -> list[int]:
 @pytest.mark.skipif(not TEST_REDIS_URL, reason="TEST_REDIS_URL is not set: Redis tests skipped")
 def test_rate_limits_are_shared_between_processes_through_redis(database_url):
     """Two processes (as two gunicorn workers or hosts) share their counters in Redis."""
-    from tests.conftest import BASE_CONFIG
+    from tests.helpers import BASE_CONFIG
 
     settings = {
         **BASE_CONFIG,

@@ -13,7 +13,7 @@ from app.listing.addresses import parse_network
 from app.mail import outbox as outbox_service
 from app.mail.mailbox import mailbox
 from app.models import OutboxMessage
-from tests.conftest import CONFIRM_LINK_RE, T0, add_listings, run_worker, submit_form
+from tests.helpers import CONFIRM_LINK_RE, T0, add_listings, run_worker, submit_form
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from app.core.clock import utcnow
 from app.extensions import db
 from app.listing import blocklist, exports
 from app.listing.addresses import parse_network
-from tests.conftest import (
+from tests.helpers import (
     CONFIRM_LINK_RE,
     T0,
     free_port,
@@ -24,7 +24,7 @@ from tests.conftest import (
     running_policy_server,
     submit_form,
 )
-from tests.mta import Postfix, Rbldnsd, public_folder, swaks
+from tests.helpers_mta import Postfix, Rbldnsd, public_folder, swaks
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from app.listing.addresses import parse_network
 from app.policy import index as policy_index
 from app.policy import server as policy
 from app.policy.index import ListIndex
-from tests.conftest import T0, running_policy_server
+from tests.helpers import T0, running_policy_server
 
 REJECT = (
     b"action=550 5.7.606 Access denied, banned sending IP [%s]. To request removal from this "

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import config
-from tests.conftest import BASE_CONFIG, add_listings, free_port, running_policy_server
+from tests.helpers import BASE_CONFIG, add_listings, free_port, running_policy_server
 from tests.test_policy import REJECT, ask, connect, request
 
 LISTED = b"203.0.113.7"

@@ -7,8 +7,8 @@ from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.extensions import db
 from app.web.redirects import safe_path
-from tests.admin_helpers import PASSWORD
-from tests.conftest import csrf_token
+from tests.helpers import csrf_token
+from tests.helpers_admin import PASSWORD
 
 # Browsers drop tabs and newlines from URLs and read a backslash as a slash, so each of
 # these would leave the site (or hide where it goes) if it reached a Location header.

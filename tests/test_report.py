@@ -4,8 +4,8 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AbuseReport, AuditEvent
-from tests.admin_helpers import post_form, signed_in
-from tests.conftest import add_listings, csrf_token, page_text
+from tests.helpers import add_listings, csrf_token, page_text
+from tests.helpers_admin import post_form, signed_in
 
 HEADERS = """\
 Return-Path: <bulk@spam.example>

@@ -35,7 +35,7 @@ from app.models import (
 )
 from app.models.request import _in_list_sql
 from app.policy import index as policy_index
-from tests.conftest import T0
+from tests.helpers import T0
 
 END = T0 + timedelta(hours=1)
 EDGES = (END - timedelta(microseconds=1), END, END + timedelta(microseconds=1))

@@ -16,7 +16,7 @@ import config
 from app.core.redaction import RedactConfirmTokens, redact
 from app.extensions import db
 from app.models import AuditEvent
-from tests.conftest import add_listings, csrf_token, free_port, submit_form
+from tests.helpers import add_listings, csrf_token, free_port, submit_form
 
 
 def pages(app):
@@ -249,7 +249,7 @@ def test_well_formed_hosts_are_served_when_any_host_is_trusted(bare_app, host):
 @pytest.mark.parametrize("path", ["/", "/admin/login", "/api/v1/lookup/x"])
 def test_a_host_outside_trusted_hosts_gets_our_400_page(tmp_path, host, path):
     from app import create_app
-    from tests.conftest import BASE_CONFIG
+    from tests.helpers import BASE_CONFIG
 
     app = create_app(
         {

@@ -9,7 +9,7 @@ from app.core.security_log import mask_email
 from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
-from tests.conftest import T0, csrf_token, submit_form
+from tests.helpers import T0, csrf_token, submit_form
 
 
 @pytest.fixture

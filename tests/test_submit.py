@@ -11,7 +11,7 @@ from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import parse_network
 from app.models import AuditEvent, DelistRequest, OutboxMessage
-from tests.conftest import T0, csrf_token, page_text, run_at_once, submit_form
+from tests.helpers import T0, csrf_token, page_text, run_at_once, submit_form
 
 
 @pytest.fixture
@@ -275,7 +275,7 @@ def test_error_messages_that_quote_the_input_are_escaped(app, client):
 
 def mailed_link(app) -> str:
     """The confirmation link in the latest queued mail."""
-    from tests.conftest import CONFIRM_LINK_RE
+    from tests.helpers import CONFIRM_LINK_RE
 
     with app.app_context():
         body = db.session.scalar(
@@ -286,7 +286,7 @@ def mailed_link(app) -> str:
 
 def open_a_request(app, client, state: str) -> DelistRequest:
     """owner@example.com's request in `state`, with its first mail sent a moment ago."""
-    from tests.conftest import press_delist
+    from tests.helpers import press_delist
 
     if state == "needs_review":
         submit_form(client, "owner@example.com", "192.0.2.55")  # listed through a range

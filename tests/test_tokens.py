@@ -19,7 +19,7 @@ from app.delisting.tokens import (
     read_confirmation,
     sign_confirmation,
 )
-from tests.conftest import BASE_CONFIG, T0
+from tests.helpers import BASE_CONFIG, T0
 
 OLD_KEY = "retired-secret-key-0123456789abcdef"
 NEW_KEY = "current-secret-key-0123456789abcdef"

@@ -15,7 +15,7 @@ from app.delisting import lifecycle
 from app.extensions import db
 from app.listing import blocklist
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage, RequestStatus
-from tests.conftest import T0, run_at_once
+from tests.helpers import T0, run_at_once
 
 pytestmark = [
     pytest.mark.postgresql_only,

@@ -13,7 +13,7 @@ from app.delisting.tokens import read_confirmation
 from app.extensions import db
 from app.listing import blocklist
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
-from tests.conftest import T0
+from tests.helpers import T0
 
 SENDER = Actor.sender("198.51.100.200")
 OPERATOR = Actor.operator("ana@example.net", "192.0.2.200")

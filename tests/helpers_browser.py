@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_CONFIG, SmtpSink, add_listings, free_port
-from tests.mta import require
+from tests.helpers import BASE_CONFIG, SmtpSink, add_listings, free_port
+from tests.helpers_mta import require
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", PROJECT_ROOT / "build" / "screenshots"))

@@ -6,7 +6,7 @@ from app.accounts import operators
 from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.extensions import db
-from tests.conftest import csrf_token
+from tests.helpers import csrf_token
 
 PASSWORD = "correct-horse-battery"
 
