@@ -4,6 +4,10 @@ A listing is in force until `removed_at` is set or its end (a scheduled removal 
 expiry) has passed: `Listing.in_force_at` is that rule, and lookups ask it for the current
 time, so a listing stops blocking on time whether or not the worker has run.
 Requests are not changed here: app.delisting owns their lifecycle.
+
+A little over 300 lines, on purpose: every function here changes or reads the state of one
+listing row, and they share its invariants (one unfinalised row per network, `changed_at`
+bumped on every change); split apart, one rule's cases would sit in several files.
 """
 
 from __future__ import annotations
