@@ -142,7 +142,7 @@ def smtp_sink(app):
 
 @pytest.fixture(scope="session")
 def browser():
-    """Debian's Chromium under Playwright, shared by the browser tests (tests/helpers_browser.py)."""
+    """Debian's Chromium under Playwright, shared by the browser tests (helpers_browser.py)."""
     from playwright.sync_api import sync_playwright
 
     from tests.helpers_browser import launch

@@ -13,7 +13,7 @@ from app.cli import worker
 from app.core.actor import Actor
 from app.delisting import lifecycle
 from app.extensions import db
-from app.listing import blocklist
+from app.listing import blocklist, lifetimes
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage, RequestStatus
 from tests.helpers import T0, run_at_once
 
@@ -101,3 +101,37 @@ def test_two_workers_expire_each_stale_request_once(app):
     with app.app_context():
         expired = sa.select(AuditEvent).where(AuditEvent.action == "request.expired")
         assert _count(expired) == COUNT
+
+
+def test_two_workers_record_each_expiry_and_close_each_lapsed_request_once(app):
+    """Listings that expired on their own, each with an open request: two workers together
+    record every expiry once and close every request once."""
+    with app.app_context():
+        for n in range(COUNT):
+            network = ip_network(f"203.0.{n // 250}.{n % 250 + 1}/32")
+            listing = blocklist.add_listing(
+                network, "spam", actor=Actor("t"), now=T0, lifetime=lifetimes.Asked(3600)
+            ).listing
+            db.session.add(
+                DelistRequest(
+                    public_id=secrets.token_urlsafe(16),
+                    email=f"s{n}@example.org",
+                    ip=str(network.network_address),
+                    listing_id=listing.id,
+                    status=RequestStatus.PENDING,
+                    locale="en",
+                    created_at=T0,
+                    expires_at=T0 + timedelta(days=1),
+                )
+            )
+        db.session.commit()
+    run_at_once(_pass, [(app,), (app,)])
+    run_at_once(_pass, [(app,), (app,)])
+    with app.app_context():
+        expired = sa.select(AuditEvent).where(AuditEvent.action == "listing.expired")
+        lapsed = sa.select(AuditEvent).where(AuditEvent.action == "request.lapsed")
+        assert _count(expired) == COUNT
+        assert _count(lapsed) == COUNT
+        assert _count(sa.select(Listing).where(Listing.removed_by == "expiry")) == COUNT
+        per_listing = sa.select(AuditEvent.listing_id).where(AuditEvent.action == "listing.expired")
+        assert len(set(db.session.scalars(per_listing))) == COUNT
