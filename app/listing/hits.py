@@ -71,7 +71,16 @@ def record(listing: Listing, evidence: Evidence, now: datetime) -> None:
 
 def hit(listing: Listing, evidence: Evidence, *, actor: Actor, now: datetime) -> None:
     """Count one more sighting on a listing in force, and keep it listed for its lifetime."""
-    listing.hit_count += 1
+    # Counted in SQL: two reports at once on PostgreSQL each add their one (the second
+    # waits for the first's row lock, then adds to what it wrote); `+= 1` in Python
+    # would write the same number twice.
+    db.session.execute(
+        sa.update(Listing)
+        .where(Listing.id == listing.id)
+        .values(hit_count=Listing.hit_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(listing, ["hit_count"])
     listing.first_seen_at = listing.seen_first
     listing.last_seen_at = now
     listing.changed_at = now  # copies of the list (the policy service) see the new expiry
