@@ -52,6 +52,7 @@ def report() -> Response:
                 now=now,
                 lifetime=parsed.lifetime,
             )
+            answer = listing_state(result.listing, now)  # before the commit expires it
             db.session.commit()
             break
         except ListingRefused as exc:
@@ -62,7 +63,7 @@ def report() -> Response:
             db.session.rollback()
             if attempt == 2:
                 raise
-    response = jsonify(listing_state(result.listing, now))
+    response = jsonify(answer)
     response.status_code = 201 if result.created else 200
     return response
 
