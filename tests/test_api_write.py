@@ -285,6 +285,9 @@ def test_the_feed_shows_ended_listings_so_copies_drop_them(app, client, keys, ti
         ({"changed_since": "yesterday"}, "changed_since"),
         ({"changed_since": "2026-03-02T09:00:00"}, "changed_since"),  # no time zone
         ({"cursor": "abc"}, "cursor"),
+        ({"cursor": "9" * 30 + "-1"}, "cursor"),
+        ({"cursor": "1-" + "9" * 30}, "cursor"),
+        ({"cursor": "\u0661-1"}, "cursor"),  # an Arabic-Indic digit
         ({"cursor": "1-2", "changed_since": "2026-03-02T09:00:00Z"}, "cursor"),
         ({"limit": "0"}, "limit"),
         ({"limit": "1001"}, "limit"),

@@ -38,9 +38,15 @@ class Position:
     @classmethod
     def from_cursor(cls, text: str) -> Position:
         micros, _, row_id = text.partition("-")
-        if not (micros.isdigit() and row_id.isdigit()) or len(text) > 40:
-            raise Invalid("not a cursor this API gave out; use the `next` of an answer")
-        return cls(EPOCH + int(micros) * MICROSECOND, int(row_id))
+        refused = Invalid("not a cursor this API gave out; use the `next` of an answer")
+        if not (micros.isascii() and micros.isdigit() and row_id.isascii() and row_id.isdigit()):
+            raise refused
+        if int(row_id) >= 2**63:  # no row has such an id, and SQLite cannot take it
+            raise refused
+        try:
+            return cls(EPOCH + int(micros) * MICROSECOND, int(row_id))
+        except OverflowError:  # past the year 9999
+            raise refused from None
 
 
 @dataclass(frozen=True)
