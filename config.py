@@ -94,6 +94,7 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "POLICY_REQUEST_TIMEOUT_SECONDS": (_int, 10),
     "POLICY_IDLE_TIMEOUT_SECONDS": (_int, 330),
     "API_RATE_LIMIT": (_text, "60 per minute"),
+    "API_KEY_RATE_LIMIT": (_text, "600 per minute"),
     "RATELIMIT_STORAGE_URI": (_text, "memory://"),
     "RATELIMIT_ENABLED": (_bool, True),
     "ADMIN_SESSION_IDLE_SECONDS": (_int, 1800),
@@ -155,6 +156,7 @@ BOUNDS: dict[str, tuple[int, int]] = {
 
 RATE_LIMIT_SETTINGS = (
     "API_RATE_LIMIT",
+    "API_KEY_RATE_LIMIT",
     "ADMIN_LOGIN_LIMIT_PER_ACCOUNT",
     "ADMIN_LOGIN_LIMIT_PER_ADDRESS",
     "RATE_LIMIT_SUBMIT_PER_ADDRESS",

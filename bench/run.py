@@ -53,6 +53,15 @@ def sections(postgres: str, quick: bool) -> list[tuple[str, str, list[list[str]]
             ],
         ),
         (
+            "Write API: hits reported under gunicorn and wrk, against a bare Flask app",
+            "Target: at least 1,000 hits recorded per second on PostgreSQL, p99 under 50 ms, "
+            "no errors.",
+            [
+                ["bench/api.py", "--duration", duration],
+                ["bench/api.py", "--duration", duration, *pg],
+            ],
+        ),
+        (
             '"Listed now?" through the SQL path',
             "Targets: p50 under 1 ms at 1,000 and 1,000,000 listings, the 1M figure at most twice "
             "the 1k one.",

@@ -52,6 +52,9 @@ def test_listed_address(client, listed):
             "reason": "Spam traps",
             "listed_at": T0.isoformat(),
             "expires_at": (T0 + timedelta(days=7)).isoformat(),  # LISTING_TTL_SECONDS
+            "hits": 1,
+            "first_seen_at": T0.isoformat(),
+            "last_seen_at": T0.isoformat(),
         },
         "removal_effective_at": None,
         "delist_url": "https://delist.example.test/?ip=203.0.113.7",

@@ -181,3 +181,25 @@ def test_0012_counts_one_hit_for_listings_already_there(app):
         upgrade()
         old = db.session.scalars(sa.select(Listing)).one()
         assert (old.hit_count, old.first_seen_at, old.seen_first) == (1, None, LISTED)
+
+
+def test_0013_adds_api_keys_beside_the_list_and_downgrades_cleanly(app):
+    from app.accounts import api_keys
+    from app.core.actor import Actor
+
+    with app.app_context():
+        downgrade(revision="0012")
+        assert "api_key" not in sa.inspect(db.engine).get_table_names()
+        _insert_old_listing(9)
+        db.session.commit()
+        upgrade()
+        assert db.session.scalars(sa.select(Listing.network)).all() == ["192.0.2.9/32"]
+        assert totals.unfinalised() == 1
+        api_key, secret = api_keys.create("feed", ["listings:read"], actor=Actor("t"), now=LISTED)
+        db.session.commit()
+        assert api_keys.authenticate(secret) == api_key
+        db.session.execute(sa.text("DELETE FROM api_key"))
+        db.session.commit()
+        downgrade(revision="0012")
+        assert "api_key" not in sa.inspect(db.engine).get_table_names()
+        upgrade()

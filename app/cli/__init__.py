@@ -11,6 +11,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from app.cli.allowlist import allowlist_cli
+    from app.cli.api_keys import apikey_cli
     from app.cli.blocklist import blocklist_cli
     from app.cli.operators import operator_cli
     from app.cli.servers import mail_sink_command, policy_server_command, worker_command
@@ -18,6 +19,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(blocklist_cli)
     app.cli.add_command(allowlist_cli)
     app.cli.add_command(operator_cli)
+    app.cli.add_command(apikey_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(mail_sink_command)
     app.cli.add_command(policy_server_command)

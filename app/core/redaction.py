@@ -1,4 +1,4 @@
-"""Confirmation links are secrets: keep them out of every log line we write."""
+"""Confirmation links and API keys are secrets: keep them out of every log line we write."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from urllib.parse import unquote
 # server decodes before routing. So the text is matched as the server would read it.
 CONFIRM_PATH = re.compile(r"(/confirm)/+[^\s?#\"']+", re.IGNORECASE)
 DECODE_ROUNDS = 3  # a doubly encoded token is still the token
+# API keys (app.accounts.api_keys) carry a prefix, so one found anywhere in a line is blanked:
+# in a URL someone pasted it into, or a header a custom log format prints.
+API_KEY = re.compile(r"dlp_[A-Za-z0-9_\-]{8,}")
 
 
 def _decoded(text: str) -> str:
@@ -22,7 +25,10 @@ def _decoded(text: str) -> str:
 
 
 def redact(text: str) -> str:
-    """`text` with every confirmation token blanked, however its path was written."""
+    """`text` with every confirmation token (however its path was written) and API key
+    blanked."""
+    if "dlp_" in text:
+        text = API_KEY.sub("dlp_[redacted]", text)
     if "/" not in text:
         return text
     decoded = _decoded(text)
@@ -32,7 +38,7 @@ def redact(text: str) -> str:
 
 
 class RedactConfirmTokens(logging.Filter):
-    """A logging filter that blanks confirmation tokens in a record's message."""
+    """A logging filter that blanks confirmation tokens and API keys in a record's message."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from app.core import audit
 from app.core.actor import Actor
@@ -44,8 +45,8 @@ class Evidence:
             raise Invalid(f"the evidence is too long (at most {limit} characters)")
 
 
-def record(listing: Listing, evidence: Evidence, now: datetime) -> None:
-    """Keep `evidence` with the listing, dropping the oldest beyond the newest KEEP."""
+def record(listing: Listing, evidence: Evidence, now: datetime, *, prune: bool = True) -> None:
+    """Keep `evidence` with the listing; with `prune`, drop the oldest beyond the newest KEEP."""
     db.session.add(
         ListingEvidence(
             listing_id=listing.id,
@@ -55,6 +56,8 @@ def record(listing: Listing, evidence: Evidence, now: datetime) -> None:
             text=evidence.text,
         )
     )
+    if not prune:
+        return
     db.session.flush()
     kept = (
         sa.select(ListingEvidence.id)
@@ -71,15 +74,30 @@ def record(listing: Listing, evidence: Evidence, now: datetime) -> None:
 
 def hit(listing: Listing, evidence: Evidence, *, actor: Actor, now: datetime) -> None:
     """Count one more sighting on a listing in force, and keep it listed for its lifetime."""
-    listing.hit_count += 1
-    listing.first_seen_at = listing.seen_first
-    listing.last_seen_at = now
-    listing.changed_at = now  # copies of the list (the policy service) see the new expiry
-    if listing.expires_at is not None and listing.lifetime_seconds is not None:
-        listing.expires_at = max(
-            listing.expires_at, now + timedelta(seconds=listing.lifetime_seconds)
-        )
-    record(listing, evidence, now)
+    expires_at = listing.expires_at
+    if expires_at is not None and listing.lifetime_seconds is not None:
+        expires_at = max(expires_at, now + timedelta(seconds=listing.lifetime_seconds))
+    changes = {
+        "first_seen_at": listing.seen_first,
+        "last_seen_at": now,
+        "changed_at": now,  # copies of the list (the policy service) see the new expiry
+        "expires_at": expires_at,
+    }
+    # One statement, the count added in SQL: two reports at once on PostgreSQL each add
+    # their one (the second waits for the first's row lock, then adds to what it wrote);
+    # `+= 1` in Python would write the same number twice.
+    hit_count = db.session.execute(
+        sa.update(Listing)
+        .where(Listing.id == listing.id)
+        .values(hit_count=Listing.hit_count + 1, **changes)
+        .returning(Listing.hit_count)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    for name, value in {**changes, "hit_count": hit_count}.items():
+        so.attributes.set_committed_value(listing, name, value)
+    # A listing keeps at most one item per hit (the report that listed it counts as its
+    # first; other ways of listing keep none), so below KEEP hits there is nothing to drop.
+    record(listing, evidence, now, prune=hit_count > KEEP)
     audit.record("listing.hit", actor=actor, now=now, listing=listing, detail=evidence.kind)
 
 
@@ -97,7 +115,7 @@ def report_abuse(
         network, reason, actor=actor, now=now, source=evidence.kind, lifetime=lifetime
     )
     if result.created:
-        record(result.listing, evidence, now)
+        record(result.listing, evidence, now, prune=False)
     else:
         hit(result.listing, evidence, actor=actor, now=now)
     return result

@@ -13,6 +13,26 @@ from app.listing.addresses import IPAddress
 from app.models import Listing
 
 
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def listing_json(listing: Listing) -> dict[str, Any]:
+    """A listing as every JSON answer shows it (lookup and write API alike).
+
+    What senders may see: never the evidence texts, which may name spam traps.
+    """
+    return {
+        "network": listing.network,
+        "reason": listing.reason,
+        "listed_at": listing.listed_at.isoformat(),
+        "expires_at": _time(listing.expires_at),
+        "hits": listing.hit_count,
+        "first_seen_at": listing.seen_first.isoformat(),
+        "last_seen_at": listing.seen_last.isoformat(),
+    }
+
+
 @dataclass(frozen=True)
 class LookupResult:
     address: IPAddress
@@ -31,14 +51,7 @@ class LookupResult:
         return {
             "ip": str(self.address),
             "listed": self.listed,
-            "listing": None
-            if listing is None
-            else {
-                "network": listing.network,
-                "reason": listing.reason,
-                "listed_at": listing.listed_at.isoformat(),
-                "expires_at": listing.expires_at.isoformat() if listing.expires_at else None,
-            },
+            "listing": None if listing is None else listing_json(listing),
             "removal_effective_at": listing.removal_effective_at.isoformat()
             if listing is not None and listing.removal_effective_at
             else None,

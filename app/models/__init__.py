@@ -5,6 +5,7 @@ A package of plain models: may import app.extensions only (and each other).
 
 from app.models.abuse import REPORT_STATUSES, AbuseReport, SpentChallenge
 from app.models.allowlist import AllowlistEntry
+from app.models.api_key import API_SCOPES, ApiKey
 from app.models.audit import AuditEvent
 from app.models.listing import (
     END_COLUMNS,
@@ -31,6 +32,7 @@ from app.models.request import (
 from app.models.types import UTCDateTime
 
 __all__ = [
+    "API_SCOPES",
     "END_COLUMNS",
     "OPEN_REQUEST_STATUSES",
     "OPEN_REQUEST_WHERE",
@@ -40,6 +42,7 @@ __all__ = [
     "REQUEST_STATUSES",
     "AbuseReport",
     "AllowlistEntry",
+    "ApiKey",
     "AuditEvent",
     "DelistRequest",
     "Listing",
