@@ -12,10 +12,12 @@ from app.core.actor import Actor
 from app.core.errors import Conflict, Invalid, NotAllowed
 from app.extensions import db
 from app.listing import blocklist, prefixes
-from app.listing.addresses import parse_network
+from app.listing.addresses import network_key, parse_network
+from app.listing.guard import ListingRefused
 from app.models import AuditEvent, Listing
 from tests.helpers import BASE_CONFIG, T0
 
+DAY = timedelta(days=1)
 DROP_LIST = Path(__file__).parent / "data" / "spamhaus-drop-2015.netset"
 
 
@@ -260,6 +262,30 @@ def test_a_prefix_length_added_by_another_process_is_seen_within_the_cache_time(
         assert blocklist.find_listing(ip("192.0.2.200"), T0).network == "192.0.2.128/25"
 
 
+def _key(text):
+    return network_key(parse_network(text))
+
+
+def _ended(text, removed_at, lifetime):
+    """A listing of `text` that ended at `removed_at` (lifetime None: it was permanent)."""
+    network = parse_network(text)
+    db.session.add(
+        Listing(
+            network=str(network),
+            **_key(text)._asdict(),
+            reason="spam",
+            source="manual",
+            listed_at=removed_at - DAY,
+            listed_by="op",
+            changed_at=removed_at,
+            removed_at=removed_at,
+            removed_by="op",
+            lifetime_seconds=lifetime,
+        )
+    )
+    db.session.flush()
+
+
 def trail():
     """The audit trail, oldest first: (action, actor, listing id, request id, detail, at)."""
     events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
@@ -296,6 +322,9 @@ class TestAdding:
             T0,
         )
         assert (listing.removed_at, listing.removal_effective_at) == (None, None)
+        # The default lifetime (7 days), and abuse seen once, at the listing time.
+        assert (listing.lifetime_seconds, listing.expires_at) == (7 * 86400, T0 + 7 * DAY)
+        assert (listing.first_seen_at, listing.last_seen_at) == (T0, T0)
 
     def test_without_notes_or_source_the_listing_is_manual_and_has_no_notes(self):
         listing = add("203.0.113.7")
@@ -311,9 +340,47 @@ class TestAdding:
         assert trail() == [("listing.added", "cli:root", listing.id, None, "Spam trap", T0)]
 
     def test_adding_an_active_network_again_records_nothing(self):
-        add("203.0.113.7")
-        blocklist.add_listing(parse_network("203.0.113.7"), "again", actor=Actor("t"), now=LATER)
+        first = add("203.0.113.7")
+        result = blocklist.add_listing(
+            parse_network("203.0.113.7"), "again", actor=Actor("t"), now=LATER
+        )
+        assert result.created is False and result.listing is first
         assert [event[0] for event in trail()] == ["listing.added"]
+
+    def test_a_refusal_names_the_network(self):
+        with pytest.raises(ListingRefused) as refused:
+            add("127.0.0.0/8")
+        assert str(refused.value).startswith("127.0.0.0/8 contains 127.0.0.1")
+
+    def test_listing_again_after_a_removal_leaves_the_old_row_as_history(self):
+        old = add("203.0.113.7")
+        blocklist.remove(old, actor=Actor("op"), now=T0 + DAY)
+        new = add("203.0.113.7", now=T0 + 2 * DAY)
+        assert new.id != old.id
+        assert (old.removed_at, old.removed_by, old.changed_at) == (T0 + DAY, "op", T0 + DAY)
+
+    def test_a_repeat_offender_is_listed_for_twice_the_last_lifetime(self):
+        first = add("203.0.113.7")
+        blocklist.remove(first, actor=Actor("op"), now=T0 + DAY)
+        add("203.0.113.8", now=T0 + DAY)  # another network, listed for the first time
+        again = add("203.0.113.7", now=T0 + 2 * DAY)
+        assert (again.lifetime_seconds, again.expires_at) == (14 * 86400, T0 + 16 * DAY)
+        other = blocklist.find_listing(ip("203.0.113.8"), T0 + DAY)
+        assert other.lifetime_seconds == 7 * 86400
+
+    def test_previous_lifetimes_keep_the_latest_end_within_the_memory(self):
+        memory = timedelta(days=90)
+        # The rows are written out of order, as an import may leave them: the latest end wins.
+        _ended("203.0.113.1", T0 - DAY, 400)
+        _ended("203.0.113.1", T0 - 5 * DAY, 100)
+        _ended("203.0.113.2", T0 - memory, 200)  # on the edge of the memory: remembered
+        _ended("203.0.113.3", T0 - memory - timedelta(microseconds=1), 300)  # forgotten
+        _ended("203.0.113.4", T0 - DAY, None)  # permanent: left out
+        add("203.0.113.5")  # in force, not ended
+        one, two, four = (_key(f"203.0.113.{n}") for n in (1, 2, 4))
+        assert blocklist.previous_lifetimes(None, T0, memory) == {one: 400, two: 200}
+        assert blocklist.previous_lifetimes([two, four], T0, memory) == {two: 200}
+        assert blocklist.previous_lifetimes([one], T0 + DAY, memory) == {one: 400}
 
     @pytest.mark.parametrize(
         ("listed", "added"),
@@ -617,6 +684,40 @@ class TestFinalising:
         assert [listing.removed_at is not None for listing in due] == [False, True, True]
         assert blocklist.finalise_due_listings(now, limit=2).removals == 1
         assert all(listing.removed_at is not None for listing in due)
+
+    def test_an_expiry_is_recorded_at_the_expiry_time_by_expiry(self):
+        listing = add("203.0.113.7")
+        later = T0 + 8 * DAY
+        assert blocklist.finalise_due_listings(later) == (0, 1)
+        db.session.commit()
+        db.session.refresh(listing)
+        assert (listing.removed_at, listing.removed_by, listing.changed_at) == (
+            T0 + 7 * DAY,
+            "expiry",
+            later,
+        )
+        assert trail()[-1] == ("listing.expired", "expiry", listing.id, None, None, later)
+        assert blocklist.finalise_due_listings(later) == (0, 0)
+
+    def test_a_pass_finalises_a_thousand_by_default(self):
+        db.session.execute(
+            sa.insert(Listing),
+            [
+                {
+                    "network": f"10.9.{n // 256}.{n % 256}/32",
+                    **_key(f"10.9.{n // 256}.{n % 256}")._asdict(),
+                    "reason": "spam",
+                    "source": "import",
+                    "listed_at": T0,
+                    "listed_by": "op",
+                    "changed_at": T0,
+                    "expires_at": T0 + DAY,
+                }
+                for n in range(1001)
+            ],
+        )
+        assert blocklist.finalise_due_listings(T0 + 2 * DAY) == (0, 1000)
+        assert blocklist.finalise_due_listings(T0 + 2 * DAY) == (0, 1)
 
     def test_operator_removals_and_listings_without_an_end_are_not_touched(self):
         kept = add("203.0.113.1")

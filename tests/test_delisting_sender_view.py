@@ -10,6 +10,7 @@ from app.core import audit
 from app.delisting import confirmation, jobs, notices, review, sender_view
 from app.delisting.sender_view import SenderStatus
 from app.extensions import db
+from app.listing import blocklist
 from app.models import DelistRequest, RequestStatus
 from tests.helpers import T0
 from tests.helpers_delisting import OPERATOR, SENDER, link_of, list_networks, mails, submit
@@ -49,6 +50,30 @@ def test_a_scheduled_request_shows_removed_once_the_removal_is_in_force():
     assert sender_view.sender_status(request, EFFECTIVE) == SenderStatus.REMOVED
     jobs.finish_due_requests(EFFECTIVE)
     assert sender_view.sender_status(request, EFFECTIVE) == SenderStatus.REMOVED
+
+
+def test_a_request_lapses_when_its_listing_expires_before_and_after_the_worker():
+    [listing] = list_networks("192.0.2.0/24")
+    request = submit("192.0.2.9").delist_request
+    expiry = T0 + timedelta(hours=2)
+    listing.expires_at = expiry
+    assert sender_view.sender_status(request, expiry - timedelta(microseconds=1)) == (
+        SenderStatus.NEEDS_REVIEW
+    )
+    assert sender_view.sender_status(request, expiry) == SenderStatus.LAPSED
+    blocklist.finalise_due_listings(expiry)
+    assert sender_view.sender_status(request, expiry) == SenderStatus.LAPSED
+    jobs.close_lapsed_requests(expiry)
+    assert request.status == RequestStatus.LAPSED
+    assert sender_view.sender_status(request, expiry) == SenderStatus.LAPSED
+
+
+def test_a_closed_request_does_not_lapse_with_its_listing():
+    [listing] = list_networks("192.0.2.0/24")
+    request = submit("192.0.2.9").delist_request
+    review.deny(request, actor=OPERATOR, why="no", now=T0)
+    listing.expires_at = T0 + timedelta(hours=2)
+    assert sender_view.sender_status(request, T0 + timedelta(hours=3)) == SenderStatus.CLOSED
 
 
 def test_review_and_the_operators_decisions():

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.listing import blocklist
 from app.models import DelistRequest, RequestStatus
 from tests.helpers import T0
-from tests.helpers_delisting import SENDER, link_of, list_networks, mails, submit, trail
+from tests.helpers_delisting import OPERATOR, SENDER, link_of, list_networks, mails, submit, trail
 
 pytestmark = pytest.mark.usefixtures("ctx")
 
@@ -89,7 +89,7 @@ def test_closed_and_cancelled_requests_are_not_closed_again():
     assert mails("removed") == []
 
 
-def _open_requests(count: int, status: RequestStatus, listing_id=None) -> None:
+def _open_requests(count: int, status: RequestStatus, listing_id=None, removal_at=None) -> None:
     db.session.execute(
         sa.insert(DelistRequest),
         [
@@ -102,6 +102,7 @@ def _open_requests(count: int, status: RequestStatus, listing_id=None) -> None:
                 "locale": "en",
                 "created_at": T0,
                 "expires_at": T0 + timedelta(hours=1),
+                "removal_effective_at": removal_at,
             }
             for n in range(count)
         ],
@@ -113,6 +114,15 @@ def test_a_pass_handles_a_thousand_requests_by_default():
     later = T0 + timedelta(days=2)
     assert jobs.expire_stale_requests(later) == 1000
     assert jobs.expire_stale_requests(later) == 1
+
+
+def test_a_pass_finishes_a_thousand_removals_by_default():
+    [listing] = list_networks("203.0.113.9")
+    _open_requests(1001, RequestStatus.SCHEDULED, listing.id, removal_at=T0 + DELAY)
+    later = T0 + timedelta(days=2)
+    assert jobs.finish_due_requests(later) == 1000
+    assert jobs.finish_due_requests(later) == 1
+    assert len(mails("removed")) == 1001
 
 
 def test_requests_of_an_expired_listing_lapse_a_thousand_per_pass():
@@ -127,3 +137,35 @@ def test_requests_of_an_expired_listing_lapse_a_thousand_per_pass():
     assert len(lapsed) == 1001
     assert {event[:2] for event in lapsed} == {("request.lapsed", "worker")}
     assert len({event[3] for event in lapsed}) == 1001  # each request once
+
+
+def test_requests_of_a_listing_an_operator_removed_do_not_lapse():
+    """Only an expiry makes a request lapse: after an operator's removal (or a scheduled one)
+    the request is closed by its own path (a decision, or finish_due_requests)."""
+    removed, scheduled, expired = list_networks("203.0.113.1", "203.0.113.2", "203.0.113.3")
+    expired.expires_at = T0 + timedelta(hours=1)
+    for listing, n in ((removed, 1), (scheduled, 2), (expired, 3)):
+        db.session.add(
+            DelistRequest(
+                public_id=f"open-{n:06d}",
+                email="sender@example.org",
+                ip=f"203.0.113.{n}",
+                listing_id=listing.id,
+                status=RequestStatus.NEEDS_REVIEW,
+                locale="en",
+                created_at=T0,
+            )
+        )
+    blocklist.remove(removed, actor=OPERATOR, now=T0 + timedelta(minutes=5))
+    scheduled.removal_effective_at = T0 + timedelta(minutes=30)
+    scheduled.removal_scheduled_by = "operator:ana"
+    assert blocklist.finalise_due_listings(T0 + timedelta(hours=2)) == (1, 1)
+    assert jobs.close_lapsed_requests(T0 + timedelta(hours=2)) == 1
+    statuses = db.session.execute(
+        sa.select(DelistRequest.ip, DelistRequest.status).order_by(DelistRequest.ip)
+    ).all()
+    assert statuses == [
+        ("203.0.113.1", RequestStatus.NEEDS_REVIEW),
+        ("203.0.113.2", RequestStatus.NEEDS_REVIEW),
+        ("203.0.113.3", RequestStatus.LAPSED),
+    ]
