@@ -15,7 +15,7 @@ from flask import Response, jsonify, request
 from app.api import bp
 from app.api.answers import error, listing_state
 from app.api.auth import actor, caller, per_key_limit, requires
-from app.api.reports import FieldError, parse_report
+from app.api.reports import FieldError, Report, parse_report
 from app.core.clock import utcnow
 from app.core.errors import Invalid
 from app.extensions import db
@@ -41,7 +41,18 @@ def report() -> Response:
         parsed = parse_report(body, source=caller().name)
     except FieldError as exc:
         return error(400, "invalid_field", str(exc), exc.field)
-    now = utcnow()
+    try:
+        created, answer = _reported(parsed, utcnow())
+    except ListingRefused as exc:
+        return error(422, "refused", str(exc), "network")
+    response = jsonify(answer)
+    response.status_code = 201 if created else 200
+    return response
+
+
+def _reported(parsed: Report, now: datetime) -> tuple[bool, dict[str, Any]]:
+    """Report the abuse and commit: (listed anew?, the listing's answer). Tried twice: when
+    another report listed the same network at once, this one is then a hit."""
     for attempt in (1, 2):
         try:
             result = hits.report_abuse(
@@ -54,18 +65,15 @@ def report() -> Response:
             )
             answer = listing_state(result.listing, now)  # before the commit expires it
             db.session.commit()
-            break
-        except ListingRefused as exc:
+            return result.created, answer
+        except ListingRefused:
             db.session.rollback()
-            return error(422, "refused", str(exc), "network")
+            raise
         except sa.exc.IntegrityError:
-            # Two reports listed the same network at once; the second one is a hit.
             db.session.rollback()
             if attempt == 2:
                 raise
-    response = jsonify(answer)
-    response.status_code = 201 if result.created else 200
-    return response
+    raise AssertionError("not reached: the second try returns or raises")
 
 
 @bp.delete("/listings/<path:network>")
