@@ -763,3 +763,36 @@ class TestActiveListings:
         ]
         before_end = blocklist.active_listings(T0 + timedelta(minutes=59))
         assert "203.0.113.2/32" in [row.network for row in before_end]
+
+
+@pytest.mark.usefixtures("ctx")
+class TestListingAgain:
+    def test_an_ended_listing_is_listed_again_as_a_new_row_that_says_where_it_came_from(self):
+        old = add("203.0.113.7")
+        blocklist.remove(old, actor=Actor("op"), now=T0)
+        result = blocklist.list_again(old, "seen again", actor=Actor("operator:ana"), now=LATER)
+        assert result.created and result.listing.id != old.id
+        new = result.listing
+        assert (new.network, new.reason, new.listed_by, new.listed_at) == (
+            "203.0.113.7/32",
+            "seen again",
+            "operator:ana",
+            LATER,
+        )
+        assert new.notes == f"listed again after listing #{old.id}"
+        assert trail()[-1][:3] == ("listing.added", "operator:ana", new.id)
+
+    def test_a_network_still_listed_is_not_listed_twice(self):
+        old = add("203.0.113.7")
+        result = blocklist.list_again(old, "again", actor=Actor("op"), now=LATER)
+        assert (result.created, result.listing.id) == (False, old.id)
+
+    def test_removing_and_keeping_say_why_they_refuse(self):
+        listing = add("203.0.113.7")
+        with pytest.raises(NotAllowed) as refused:
+            blocklist.keep(listing, actor=Actor("op"), now=LATER, why="x")
+        assert str(refused.value) == "No removal is waiting; nothing was changed."
+        blocklist.remove(listing, actor=Actor("op"), now=T0)
+        with pytest.raises(NotAllowed) as refused:
+            blocklist.remove(listing, actor=Actor("op"), now=LATER)
+        assert str(refused.value) == "This listing is not in force; nothing was changed."
