@@ -15,7 +15,7 @@ from app.core.actor import Actor
 from app.core.errors import Conflict
 from app.extensions import db
 from app.listing.addresses import IPNetwork, containing_keys, network_key
-from app.listing.blocklist import checked_reason, same_network
+from app.listing.blocklist import checked_reason
 from app.listing.prefixes import prefix_lengths
 from app.models import AllowlistEntry, Listing
 
@@ -33,13 +33,8 @@ def entries() -> list[AllowlistEntry]:
 
 def find(network: IPNetwork) -> AllowlistEntry | None:
     """The entry for exactly `network`, if there is one."""
-    key = network_key(network)
     return db.session.scalar(
-        sa.select(AllowlistEntry).where(
-            AllowlistEntry.version == key.version,
-            AllowlistEntry.prefix_len == key.prefix_len,
-            AllowlistEntry.net_start == key.net_start,
-        )
+        sa.select(AllowlistEntry).where(AllowlistEntry.is_network(network_key(network)))
     )
 
 
@@ -74,7 +69,7 @@ def overlapping_listings(network: IPNetwork, now: datetime, limit: int = 20) -> 
     key = network_key(network)
     last = network.broadcast_address.packed
     wider = [
-        same_network(k)
+        Listing.is_network(k)
         for k in containing_keys(network.network_address, prefix_lengths(key.version))
         if k.prefix_len < key.prefix_len
     ]

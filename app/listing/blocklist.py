@@ -98,18 +98,11 @@ def is_listed_now(address: IPAddress, now: datetime) -> bool:
     return find_listing(address, now) is not None
 
 
-def same_network(key: NetworkKey) -> sa.ColumnElement[bool]:
-    """SQL condition: the row lists exactly the network with this key (any state)."""
-    return sa.and_(
-        Listing.version == key.version,
-        Listing.prefix_len == key.prefix_len,
-        Listing.net_start == key.net_start,
-    )
-
-
 def _unfinalised(network: IPNetwork) -> Listing | None:
     return db.session.scalar(
-        sa.select(Listing).where(same_network(network_key(network)), Listing.removed_at.is_(None))
+        sa.select(Listing).where(
+            Listing.is_network(network_key(network)), Listing.removed_at.is_(None)
+        )
     )
 
 
@@ -179,7 +172,7 @@ def previous_lifetimes(
         .order_by(Listing.removed_at)  # the latest end of each network is kept
     )
     if keys is not None:
-        statement = statement.where(sa.or_(*(same_network(key) for key in keys)))
+        statement = statement.where(sa.or_(*(Listing.is_network(key) for key in keys)))
     return {
         NetworkKey(row.version, row.prefix_len, row.net_start): row.lifetime_seconds
         for row in db.session.execute(statement)

@@ -21,7 +21,6 @@ from app.listing.addresses import (
     parse_address,
     parse_network,
 )
-from app.listing.blocklist import same_network
 from app.listing.prefixes import prefix_lengths
 from app.models import AuditEvent, DelistRequest, Listing, ListingEvidence
 
@@ -33,7 +32,7 @@ class SearchError(Invalid):
 
 
 def _key_probe(key: NetworkKey) -> sa.Select:
-    return sa.select(Listing.id).where(same_network(key))
+    return sa.select(Listing.id).where(Listing.is_network(key))
 
 
 def _ids_in(selects: list[sa.Select]) -> sa.ColumnElement[bool]:
@@ -117,7 +116,7 @@ def history(listing: Listing) -> History:
         ).all(),
         same_network=db.session.scalars(
             sa.select(Listing)
-            .where(same_network(key), Listing.id != listing.id)
+            .where(Listing.is_network(key), Listing.id != listing.id)
             .order_by(Listing.id.desc())
         ).all(),
         evidence=hits.timeline(listing),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -28,6 +29,17 @@ class UTCDateTime(sa.TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class _NetworkKey(Protocol):
+    """What names a network exactly (app.listing.addresses.NetworkKey is one)."""
+
+    @property
+    def version(self) -> int: ...
+    @property
+    def prefix_len(self) -> int: ...
+    @property
+    def net_start(self) -> bytes: ...
+
+
 class NetworkColumns:
     """A network as people write it and as the fixed-width key that indexes compare."""
 
@@ -36,3 +48,12 @@ class NetworkColumns:
     prefix_len: so.Mapped[int] = so.mapped_column(sa.SmallInteger)
     # First address of the network, big-endian (4 bytes for IPv4, 16 for IPv6).
     net_start: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary(16))
+
+    @classmethod
+    def is_network(cls, key: _NetworkKey) -> sa.ColumnElement[bool]:
+        """SQL condition: the row holds exactly the network with this key (any state)."""
+        return sa.and_(
+            cls.version == key.version,
+            cls.prefix_len == key.prefix_len,
+            cls.net_start == key.net_start,
+        )
