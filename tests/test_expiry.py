@@ -241,3 +241,16 @@ def test_admin_add_says_what_it_did(app):
     for said in ("203.0.113.7/32 is listed.", "203.0.113.7/32 was listed already."):
         response = post_form(admin, new, new, network="203.0.113.7", reason="x")
         assert said in page_text(admin.get(response.headers["Location"]))
+
+
+def test_a_listing_an_operator_removed_before_its_expiry_did_not_expire(
+    app, client, open_request, time_machine
+):
+    with app.app_context():
+        listing = db.session.scalar(sa.select(Listing))
+        blocklist.remove(listing, actor=OPERATOR, now=T0 + timedelta(minutes=10))
+        db.session.commit()
+        assert not listing.expired_by(T0 + timedelta(hours=2))
+    time_machine.move_to(T0 + timedelta(hours=2), tick=False)
+    page = page_text(client.get(f"/requests/{open_request}"))
+    assert "The listing expired on its own" not in page

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.models import EXPIRED_BY
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -33,4 +35,4 @@ class Actor:
 
 WORKER = Actor("worker")
 # A listing that ended on its own: recorded as who removed it and who acted in the audit log.
-EXPIRY = Actor("expiry")
+EXPIRY = Actor(EXPIRED_BY)

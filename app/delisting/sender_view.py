@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
-from app.models import AuditEvent, DelistRequest, OutboxMessage, RequestStatus, ends_by_expiry
+from app.models import AuditEvent, DelistRequest, OutboxMessage, RequestStatus
 
 
 class SenderStatus(StrEnum):
@@ -43,14 +43,9 @@ def sender_status(delist_request: DelistRequest, now: datetime) -> SenderStatus:
 
 
 def _listing_expired(delist_request: DelistRequest, now: datetime) -> bool:
-    """An open request whose listing has reached its expiry (finalised or not yet)."""
+    """An open request whose listing has expired (recorded so or not yet)."""
     listing = delist_request.listing
-    return (
-        delist_request.is_open
-        and listing is not None
-        and ends_by_expiry(listing)
-        and not listing.in_force_at(now)
-    )
+    return delist_request.is_open and listing is not None and listing.expired_by(now)
 
 
 def find_by_public_id(public_id: str) -> DelistRequest | None:

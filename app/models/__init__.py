@@ -9,6 +9,7 @@ from app.models.api_key import API_SCOPES, ApiKey
 from app.models.audit import AuditEvent
 from app.models.listing import (
     END_COLUMNS,
+    EXPIRED_BY,
     Listing,
     ListingEvidence,
     ListingPrefix,
@@ -34,6 +35,7 @@ from app.models.types import UTCDateTime
 __all__ = [
     "API_SCOPES",
     "END_COLUMNS",
+    "EXPIRED_BY",
     "OPEN_REQUEST_STATUSES",
     "OPEN_REQUEST_WHERE",
     "OPERATOR_ROLES",

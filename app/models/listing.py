@@ -34,6 +34,10 @@ def listing_ends_at(row: _ListingEnd) -> datetime | None:
     return min(removal, expiry)
 
 
+# Who ended a listing that expired on its own (its `removed_by`, and the audit log's actor).
+EXPIRED_BY = "expiry"
+
+
 def ends_by_expiry(row: _ListingEnd) -> bool:
     """Does the listing end by expiring (not by a scheduled removal, which wins a tie)?"""
     removal, expiry = row.removal_effective_at, row.expires_at
@@ -132,6 +136,13 @@ class Listing(NetworkColumns, Model):
     def expires_by_itself(self) -> bool:
         """Is its end an expiry, not a scheduled removal? (Permanent listings: no.)"""
         return ends_by_expiry(self)
+
+    def expired_by(self, t: datetime) -> bool:
+        """Has the listing ended by expiring, by `t`? Recorded so by the worker, or reached
+        and not recorded yet (a listing an operator removed first did not expire)."""
+        if self.removed_at is not None:
+            return self.removed_by == EXPIRED_BY
+        return ends_by_expiry(self) and not listing_in_force(self, t)
 
     @property
     def is_range(self) -> bool:
