@@ -33,7 +33,7 @@ from app.listing.addresses import (
     parse_network,
 )
 from app.listing.guard import ListingGuard
-from app.listing.lifetimes import DEFAULT, Asked, LifetimePolicy
+from app.listing.lifetimes import DEFAULT, Asked, LifetimePolicy, expiry
 from app.listing.prefixes import prefix_lengths, remember_prefixes
 from app.models import END_COLUMNS, DelistRequest, Listing, ends_by_expiry, listing_in_force
 
@@ -146,7 +146,7 @@ def add_listing(
         listed_at=now,
         listed_by=actor.name,
         changed_at=now,
-        expires_at=policy.expiry(seconds, now),
+        expires_at=expiry(seconds, now),
         lifetime_seconds=seconds,
         first_seen_at=now,
         last_seen_at=now,

@@ -9,7 +9,7 @@ log watcher) and operators report abuse through `report_abuse`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -20,7 +20,7 @@ from app.core.errors import Invalid
 from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import IPNetwork
-from app.listing.lifetimes import DEFAULT, Asked
+from app.listing.lifetimes import DEFAULT, Asked, expiry
 from app.models import Listing, ListingEvidence
 
 KEEP = 20  # evidence items kept per listing, newest first
@@ -75,8 +75,9 @@ def record(listing: Listing, evidence: Evidence, now: datetime, *, prune: bool =
 def hit(listing: Listing, evidence: Evidence, *, actor: Actor, now: datetime) -> None:
     """Count one more sighting on a listing in force, and keep it listed for its lifetime."""
     expires_at = listing.expires_at
-    if expires_at is not None and listing.lifetime_seconds is not None:
-        expires_at = max(expires_at, now + timedelta(seconds=listing.lifetime_seconds))
+    renewed = expiry(listing.lifetime_seconds, now)
+    if expires_at is not None and renewed is not None:
+        expires_at = max(expires_at, renewed)
     changes = {
         "first_seen_at": listing.seen_first,
         "last_seen_at": now,

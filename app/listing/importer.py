@@ -31,7 +31,7 @@ from app.listing import blocklist
 from app.listing.addresses import AddressError, parse_network_key
 from app.listing.blocklist import CHANGES_OVERLAP
 from app.listing.guard import ListingGuard, ListingRefused
-from app.listing.lifetimes import DEFAULT, PERMANENT, Asked, LifetimePolicy
+from app.listing.lifetimes import DEFAULT, PERMANENT, Asked, LifetimePolicy, expiry
 from app.listing.prefixes import remember_prefixes
 from app.models import Listing, ListingTotals
 
@@ -215,7 +215,7 @@ def import_listings(
                 "source": source,
                 "listed_at": now,
                 "listed_by": actor.name,
-                "expires_at": policy.expiry(seconds, now),
+                "expires_at": expiry(seconds, now),
                 "lifetime_seconds": seconds,
                 "first_seen_at": now,
                 "last_seen_at": now,

@@ -65,5 +65,7 @@ class LifetimePolicy:
             return min(previous * self.factor, self.longest)
         return self.ttl or None
 
-    def expiry(self, lifetime: int | None, now: datetime) -> datetime | None:
-        return None if lifetime is None else now + timedelta(seconds=lifetime)
+
+def expiry(lifetime: int | None, now: datetime) -> datetime | None:
+    """When a listing with `lifetime` seconds (None: permanent) seen at `now` ends."""
+    return None if lifetime is None else now + timedelta(seconds=lifetime)
