@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import lookup as helpers
 from flask_migrate import upgrade
-from web import THREADS, wrk
+from web import SECRET, THREAD_IDS, THREADS, wrk
 
 from app import create_app
 from app.accounts import api_keys
@@ -44,14 +44,9 @@ from app.models import Listing
 from tests.helpers import free_port
 from tests.helpers_browser import gunicorn_server
 
-SECRET = "bench-" + "x" * 40
-POST_SCRIPT = """
-local next_id = 0
-function setup(thread)
-  thread:set("id", next_id)
-  next_id = next_id + 1
-end
-function init(args)
+POST_SCRIPT = (
+    THREAD_IDS
+    + """function init(args)
   n = 0
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
@@ -66,6 +61,7 @@ function request()
   return wrk.format(nil, "/api/v1/listings", nil, body)
 end
 """
+)
 
 
 def _app(database_url: str):

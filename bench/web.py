@@ -49,13 +49,17 @@ from tests.helpers_browser import gunicorn_server
 
 SECRET = "bench-" + "x" * 40
 THREADS = 2  # wrk threads; each submits for its own 10.<thread>.x.y addresses
-POST_SCRIPT = """
+# wrk numbers its threads (0, 1, ...) so each one writes its own 10.<id>.x.y addresses.
+THREAD_IDS = """
 local next_id = 0
 function setup(thread)
   thread:set("id", next_id)
   next_id = next_id + 1
 end
-function init(args)
+"""
+POST_SCRIPT = (
+    THREAD_IDS
+    + """function init(args)
   n = 0
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -68,6 +72,7 @@ function request()
   return wrk.format(nil, "/", nil, body)
 end
 """
+)
 
 
 def env_for(database_url: str, port: int) -> dict:
