@@ -67,7 +67,8 @@ syslog_name = postfix-test
 class Postfix:
     """A Postfix instance of its own: config, queue and log under one folder."""
 
-    def __init__(self, smtp_port: int, policy_port: int):
+    def __init__(self, smtp_port: int, policy_port: int, *settings: str):
+        """`settings` are extra main.cf lines (`name = value`)."""
         self.postfix = require("postfix")
         self.smtp_port = smtp_port
         self.root = public_folder()
@@ -76,7 +77,8 @@ class Postfix:
             (self.root / sub).mkdir()
         shutil.chown(self.root / "data", "postfix")
         shutil.copy("/etc/postfix/master.cf", self.conf / "master.cf")
-        (self.conf / "main.cf").write_text(MAIN_CF.format(root=self.root, policy_port=policy_port))
+        main_cf = MAIN_CF.format(root=self.root, policy_port=policy_port)
+        (self.conf / "main.cf").write_text(main_cf + "".join(f"{line}\n" for line in settings))
         self.postconf("-M#", "smtp/inet")
         self.postconf(
             "-Me", f"127.0.0.1:{smtp_port}/inet=127.0.0.1:{smtp_port} inet n - n - - smtpd"
@@ -165,3 +167,78 @@ class Rbldnsd:
         self.process.terminate()
         output, _ = self.process.communicate(timeout=10)
         return output
+
+
+FAIL2BAN_JAIL = """\
+[DEFAULT]
+enabled = false
+
+[delist-portal-trap]
+enabled = true
+filter = delist-portal-trap[traps="{traps}"]
+logpath = {logpath}
+backend = polling
+maxretry = 1
+findtime = 1h
+bantime = 1h
+action = delist-portal[portal_url="{portal_url}", auth_file="{auth_file}"]
+"""
+
+
+class Fail2ban:
+    """fail2ban with Debian's configuration, our contrib files and one jail of its own.
+
+    Its socket, database and log live in a temporary folder; the system's fail2ban (if
+    any runs) is not touched.
+    """
+
+    def __init__(self, contrib: Path, *, logpath: Path, portal_url: str, key: str, traps: str):
+        self.server = require("fail2ban-server")
+        self.root = Path(tempfile.mkdtemp(prefix="delist-fail2ban-"))
+        self.conf = self.root / "conf"
+        shutil.copytree("/etc/fail2ban", self.conf)
+        shutil.rmtree(self.conf / "jail.d")  # Debian's defaults enable the sshd jail
+        shutil.copytree(contrib, self.conf, dirs_exist_ok=True)
+        (self.conf / "jail.d" / "delist-portal-trap.conf").unlink()  # the example jail
+        auth_file = self.root / "portal.header"
+        auth_file.write_text(f"Authorization: Bearer {key}\n")
+        auth_file.chmod(0o600)
+        (self.conf / "jail.local").write_text(
+            FAIL2BAN_JAIL.format(
+                traps=traps, logpath=logpath, portal_url=portal_url, auth_file=auth_file
+            )
+        )
+        (self.conf / "fail2ban.local").write_text(
+            f"[Definition]\ndbfile = {self.root}/fail2ban.sqlite3\n"
+        )
+        self.log_path = self.root / "fail2ban.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *(self.server, "-f", "-x", "-c", str(self.conf)),
+                *("-s", str(self.root / "fail2ban.sock"), "-p", str(self.root / "fail2ban.pid")),
+                *("--logtarget", str(self.log_path), "--loglevel", "INFO"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while "Jail 'delist-portal-trap' started" not in self.log():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"fail2ban did not start its jail; log:\n{self.log()}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
