@@ -5,7 +5,8 @@
 
 A pool of networks is listed first (`--pool` per wrk thread, each with the default
 lifetime), then wrk POSTs reports of them to /api/v1/listings with a write key: every
-request is a hit (count, last sighting, expiry, evidence kept, audit row, one commit).
+request is a hit (count, last sighting, expiry, evidence kept, audit row, one commit);
+then the same as batches of --batch reports to /api/v1/listings/batch (one commit each).
 The networks cycle per thread, so concurrent hits on one row are rare but happen.
 Afterwards the hits recorded in the database are counted and compared with the 2xx
 answers. Both apps run under the same gunicorn settings (sync workers, --workers);
@@ -44,7 +45,8 @@ from app.models import Listing
 from tests.helpers import free_port
 from tests.helpers_browser import gunicorn_server
 
-POST_SCRIPT = (
+# A thread's n-th report names the pool's (n mod pool)-th network of its own 10.<id>.x.y.
+KEYED_JSON = (
     THREAD_IDS
     + """function init(args)
   n = 0
@@ -52,13 +54,31 @@ POST_SCRIPT = (
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Authorization"] = "Bearer %(key)s"
 end
-function request()
+function next_report()
   n = n + 1
   local k = n %% %(pool)d
   local net = string.format("10.%%d.%%d.%%d", id, math.floor(k / 256), k %% 256)
-  local body = '{"network": "' .. net .. '", "reason": "Spam", "kind": "trap", '
+  return '{"network": "' .. net .. '", "reason": "Spam", "kind": "trap", '
     .. '"evidence": "trap hit ' .. n .. '"}'
-  return wrk.format(nil, "/api/v1/listings", nil, body)
+end
+"""
+)
+POST_SCRIPT = (
+    KEYED_JSON
+    + """function request()
+  return wrk.format(nil, "/api/v1/listings", nil, next_report())
+end
+"""
+)
+BATCH_SCRIPT = (
+    KEYED_JSON
+    + """function request()
+  local reports = {}
+  for i = 1, %(batch)d do
+    reports[i] = next_report()
+  end
+  local body = '{"reports": [' .. table.concat(reports, ", ") .. ']}'
+  return wrk.format(nil, "/api/v1/listings/batch", nil, body)
 end
 """
 )
@@ -119,16 +139,21 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers, both apps")
     parser.add_argument("--pool", type=int, default=1000, help="networks per wrk thread")
+    parser.add_argument("--batch", type=int, default=50, help="reports per batch request")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     for _, url, _ in helpers.scratch_databases(args.database_url, [0]):
         key = prepare(url, args.pool)
         api_port, hello_port = free_port(), free_port()
-        results = {}
+        results, recorded = {}, {}
         with tempfile.TemporaryDirectory() as folder:
             script = Path(folder) / "hits.lua"
-            script.write_text(POST_SCRIPT % {"key": key, "pool": args.pool})
+            script.write_text(POST_SCRIPT % {"key": key, "pool": args.pool, "batch": 1})
+            batch_script = Path(folder) / "batch.lua"
+            batch_script.write_text(
+                BATCH_SCRIPT % {"key": key, "pool": args.pool, "batch": args.batch}
+            )
             with (
                 gunicorn_server(
                     "hello:app",
@@ -144,14 +169,23 @@ def main() -> None:
                 for warm_up in (hello, base + "/api/v1/openapi.json"):
                     urllib.request.urlopen(warm_up, timeout=10).read()  # noqa: S310  (loopback)
                 results["bare, before"] = wrk(hello, args.duration, args.connections)
-                results["POST /api/v1/listings (hit)"] = wrk(
+                results[SINGLE] = wrk(
                     base + "/api/v1/listings", args.duration, args.connections, script
                 )
+                recorded[SINGLE] = hits_recorded(url)
+                results[BATCHED] = wrk(
+                    base + "/api/v1/listings/batch", args.duration, args.connections, batch_script
+                )
+                recorded[BATCHED] = hits_recorded(url) - recorded[SINGLE]
                 results["bare, after"] = wrk(hello, args.duration, args.connections)
-        report(args, url, results, hits_recorded(url))
+        report(args, url, results, recorded)
 
 
-def report(args, url: str, results: dict, recorded: int) -> None:
+SINGLE = "POST /api/v1/listings (hit)"
+BATCHED = "POST /api/v1/listings/batch (a batch of hits)"
+
+
+def report(args, url: str, results: dict, recorded: dict[str, int]) -> None:
     bare = (results["bare, before"]["rate"] + results["bare, after"]["rate"]) / 2
     engine = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     print(
@@ -169,14 +203,15 @@ def report(args, url: str, results: dict, recorded: int) -> None:
             f"{result['p50']:.1f} | {result['p99']:.1f} | {result['requests']:,} | "
             f"{result['errors']} (socket: {result['socket_errors']}) |"
         )
-    hit = results["POST /api/v1/listings (hit)"]
-    answered = hit["requests"] - hit["errors"]
-    seconds = args.duration
     print()
-    print(
-        f"Hits recorded in the database: {recorded:,} for {answered:,} 2xx answers "
-        f"({recorded / seconds:,.0f} hits/s over {seconds} s)."
-    )
+    seconds = args.duration
+    for name, per_request in ((SINGLE, 1), (BATCHED, args.batch)):
+        answered = results[name]["requests"] - results[name]["errors"]
+        print(
+            f"- {name}: hits recorded in the database: {recorded[name]:,} for "
+            f"{answered:,} 2xx answers of {per_request} report(s) each "
+            f"({recorded[name] / seconds:,.0f} hits/s over {seconds} s)."
+        )
 
 
 if __name__ == "__main__":

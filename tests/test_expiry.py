@@ -254,3 +254,14 @@ def test_a_listing_an_operator_removed_before_its_expiry_did_not_expire(
     time_machine.move_to(T0 + timedelta(hours=2), tick=False)
     page = page_text(client.get(f"/requests/{open_request}"))
     assert "The listing expired on its own" not in page
+
+
+def test_one_pass_finalises_more_expiries_than_a_batch_holds(ctx, monkeypatch):
+    monkeypatch.setattr(worker, "FINALISE_BATCH", 3)
+    for n in range(7):
+        add(f"203.0.113.{n}", lifetime=lifetimes.Asked(3600))
+    add("203.0.113.100", lifetime=lifetimes.Asked(7200))
+    report = worker.run_once(T0 + timedelta(hours=1))
+    assert (report.listings_expired, report.removals_finalised) == (7, 0)
+    ended = db.session.scalars(sa.select(Listing.network).where(Listing.removed_at.is_not(None)))
+    assert sorted(ended) == sorted(f"203.0.113.{n}/32" for n in range(7))

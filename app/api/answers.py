@@ -11,12 +11,17 @@ from app.listing.lookup import listing_json
 from app.models import Listing
 
 
-def error(status: int, code: str, message: str, field: str | None = None) -> Response:
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     """{"error", "message"} and, when one field is at fault, "field"."""
     body: dict[str, Any] = {"error": code, "message": message}
     if field is not None:
         body["field"] = field
-    response = jsonify(body)
+    return body
+
+
+def error(status: int, code: str, message: str, field: str | None = None) -> Response:
+    """An error answer (see `error_body`)."""
+    response = jsonify(error_body(code, message, field))
     response.status_code = status
     return response
 

@@ -9,23 +9,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response, jsonify, request
 
 from app.api import bp
 from app.api.answers import error, listing_state
 from app.api.auth import actor, caller, per_key_limit, requires
-from app.api.reports import FieldError, Report, parse_report
+from app.api.reports import FieldError, Outcome, parsed_or_error, record_reports
 from app.core.clock import utcnow
 from app.core.errors import Invalid
 from app.extensions import db
-from app.listing import blocklist, hits
+from app.listing import blocklist
 from app.listing.addresses import AddressError, parse_network
 from app.listing.changes import Position, changes
-from app.listing.guard import ListingRefused
 from app.models import Listing
 
 PAGE_SIZE = 100
+# Reports in one batch: enough for a trap's burst, small enough for one short transaction.
+BATCH_LIMIT = 500
 MAX_PAGE_SIZE = 1000
 
 
@@ -37,43 +37,31 @@ def report() -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return error(400, "invalid_json", "send a JSON object: {network, reason, ...}")
-    try:
-        parsed = parse_report(body, source=caller().name)
-    except FieldError as exc:
-        return error(400, "invalid_field", str(exc), exc.field)
-    try:
-        created, answer = _reported(parsed, utcnow())
-    except ListingRefused as exc:
-        return error(422, "refused", str(exc), "network")
-    response = jsonify(answer)
-    response.status_code = 201 if created else 200
+    item = parsed_or_error(body, source=caller().name)
+    [outcome] = record_reports([item], actor=actor(), now=utcnow())
+    response = jsonify(outcome.body)
+    response.status_code = outcome.status
     return response
 
 
-def _reported(parsed: Report, now: datetime) -> tuple[bool, dict[str, Any]]:
-    """Report the abuse and commit: (listed anew?, the listing's answer). Tried twice: when
-    another report listed the same network at once, this one is then a hit."""
-    for attempt in (1, 2):
-        try:
-            result = hits.report_abuse(
-                parsed.network,
-                parsed.reason,
-                parsed.evidence,
-                actor=actor(),
-                now=now,
-                lifetime=parsed.lifetime,
-            )
-            answer = listing_state(result.listing, now)  # before the commit expires it
-            db.session.commit()
-            return result.created, answer
-        except ListingRefused:
-            db.session.rollback()
-            raise
-        except sa.exc.IntegrityError:
-            db.session.rollback()
-            if attempt == 2:
-                raise
-    raise AssertionError("not reached: the second try returns or raises")
+@bp.post("/listings/batch")
+@per_key_limit
+@requires("listings:write")
+def report_many() -> Response:
+    """Up to BATCH_LIMIT reports in one request and one commit, each answered in its place."""
+    body = request.get_json(silent=True)
+    reports = body.get("reports") if isinstance(body, dict) and set(body) == {"reports"} else None
+    if not isinstance(reports, list) or not 1 <= len(reports) <= BATCH_LIMIT:
+        return error(400, "invalid_json", f'send {{"reports": [...]}}: 1 to {BATCH_LIMIT} reports')
+    items = [parsed_or_error(report, source=caller().name) for report in reports]
+    outcomes = record_reports(items, actor=actor(), now=utcnow())
+    return jsonify(results=[_result(outcome) for outcome in outcomes])
+
+
+def _result(outcome: Outcome) -> dict[str, Any]:
+    """One report's place in a batch answer: its status, and its listing or its error."""
+    part = "listing" if outcome.status < 400 else "error"
+    return {"status": outcome.status, part: outcome.body}
 
 
 @bp.delete("/listings/<path:network>")

@@ -108,6 +108,52 @@ REPORT = {
     "additionalProperties": False,
 }
 
+BATCH = {
+    "type": "object",
+    "required": ["reports"],
+    "properties": {
+        "reports": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 500,
+            "items": {"$ref": "#/components/schemas/Report"},
+        }
+    },
+    "additionalProperties": False,
+}
+
+
+def _batch_result(statuses: list[int], part: str, schema: str) -> dict:
+    return {
+        "type": "object",
+        "required": ["status", part],
+        "properties": {
+            "status": {"enum": statuses},
+            part: {"$ref": f"#/components/schemas/{schema}"},
+        },
+        "additionalProperties": False,
+    }
+
+
+BATCH_ANSWER = {
+    "type": "object",
+    "required": ["results"],
+    "properties": {
+        "results": {
+            "type": "array",
+            "description": "One per report, in the order sent: what POST /api/v1/listings "
+            "would have answered for it.",
+            "items": {
+                "oneOf": [
+                    _batch_result([200, 201], "listing", "ListingState"),
+                    _batch_result([400, 422], "error", "Error"),
+                ]
+            },
+        }
+    },
+    "additionalProperties": False,
+}
+
 PAGE = {
     "type": "object",
     "required": ["listings", "next", "resume_since"],
@@ -294,6 +340,27 @@ OPENAPI = {
                 ],
             ),
         },
+        "/api/v1/listings/batch": {
+            "post": _operation(
+                "listings:write",
+                {
+                    "200": _json(
+                        "Each report answered in its place; the good ones are recorded even "
+                        "when others were wrong or refused.",
+                        "BatchAnswer",
+                    ),
+                    "400": _error_response('Not {"reports": [...]} with 1 to 500 reports.'),
+                },
+                operationId="reportAbuseBatch",
+                summary="Up to 500 reports in one request and one transaction",
+                requestBody={
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}
+                    },
+                },
+            ),
+        },
         "/api/v1/listings/{network}": {
             "delete": _operation(
                 "listings:write",
@@ -327,6 +394,8 @@ OPENAPI = {
             "ListingState": LISTING_STATE,
             "ListingPage": PAGE,
             "Report": REPORT,
+            "Batch": BATCH,
+            "BatchAnswer": BATCH_ANSWER,
             "Error": ERROR,
         },
         "securitySchemes": {

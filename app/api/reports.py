@@ -1,13 +1,21 @@
-"""The body of POST /api/v1/listings, checked field by field (a 400 names the field)."""
+"""Reports of abuse through the API: the body of POST /api/v1/listings (or one item of a
+batch), checked field by field (a 400 names the field), and recorded."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+
+from app.api.answers import error_body, listing_state
+from app.core.actor import Actor
 from app.core.errors import Invalid
-from app.listing import blocklist
+from app.extensions import db
+from app.listing import blocklist, hits
 from app.listing.addresses import AddressError, IPNetwork, parse_network
+from app.listing.guard import ListingRefused
 from app.listing.hits import Evidence
 from app.listing.lifetimes import DEFAULT, Asked
 from app.models import ListingEvidence
@@ -79,3 +87,55 @@ def parse_report(body: dict[str, Any], *, source: str) -> Report:
     except Invalid as exc:
         raise FieldError("evidence", str(exc)) from None
     return Report(network, reason, evidence, _lifetime(body.get("expires_in")))
+
+
+def parsed_or_error(body: Any, *, source: str) -> Report | FieldError:
+    """The report in `body`, or what is wrong with it."""
+    if not isinstance(body, dict):
+        return FieldError("report", "must be a JSON object: {network, reason, ...}")
+    try:
+        return parse_report(body, source=source)
+    except FieldError as exc:
+        return exc
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one report came to: its HTTP status and the JSON answer for it."""
+
+    status: int
+    body: dict[str, Any]
+
+
+def _outcome(item: Report | FieldError, actor: Actor, now: datetime) -> Outcome:
+    if isinstance(item, FieldError):
+        return Outcome(400, error_body("invalid_field", str(item), item.field))
+    try:
+        result = hits.report_abuse(
+            item.network, item.reason, item.evidence, actor=actor, now=now, lifetime=item.lifetime
+        )
+    except ListingRefused as exc:  # refused before anything was written
+        return Outcome(422, error_body("refused", str(exc), "network"))
+    # The answer is read before the commit expires the listing.
+    return Outcome(201 if result.created else 200, listing_state(result.listing, now))
+
+
+def record_reports(
+    items: list[Report | FieldError], *, actor: Actor, now: datetime
+) -> list[Outcome]:
+    """Record every report (a listing, or a hit on it) and commit them together; a wrong or
+    refused report is answered in its place and leaves the others standing.
+
+    Tried twice: when another request listed one of the same networks at the same moment,
+    the unique index refuses this one's insert, and on the second try that report is a hit.
+    """
+    for attempt in (1, 2):
+        try:
+            outcomes = [_outcome(item, actor, now) for item in items]
+            db.session.commit()
+            return outcomes
+        except sa.exc.IntegrityError:
+            db.session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("not reached: the second try returns or raises")

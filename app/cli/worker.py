@@ -31,9 +31,24 @@ class PassReport:
         )
 
 
+FINALISE_BATCH = 1000  # listings finalised per transaction
+
+
+def finalise_listings(now: datetime) -> blocklist.Finalised:
+    """Record as history every listing whose end has come, a batch per transaction: when a
+    hundred thousand expire at once, one pass finishes them and no transaction holds them all."""
+    removals = expiries = 0
+    while True:
+        batch = blocklist.finalise_due_listings(now, limit=FINALISE_BATCH)
+        db.session.commit()
+        removals, expiries = removals + batch.removals, expiries + batch.expiries
+        if batch.removals + batch.expiries < FINALISE_BATCH:
+            return blocklist.Finalised(removals, expiries)
+
+
 def run_once(now: datetime) -> PassReport:
     """Do every due job once, committing after each step."""
-    finalised = blocklist.finalise_due_listings(now)
+    finalised = finalise_listings(now)
     jobs.close_lapsed_requests(now)  # before the next: an expiry before the removal wins
     jobs.finish_due_requests(now)  # queues "removal took effect" mail, sent below
     db.session.commit()
