@@ -43,6 +43,24 @@ def record(
     return event
 
 
+def record_for_listings(
+    action: str, *, actor: Actor, now: datetime, listing_ids: list[int]
+) -> None:
+    """Add one `action` event per listing in one statement (a batch the worker finalised),
+    each logged as `record` logs it."""
+    if not listing_ids:
+        return
+    db.session.execute(
+        sa.insert(AuditEvent),
+        [
+            {"at": now, "actor": actor.name, "action": action, "listing_id": listing_id}
+            for listing_id in listing_ids
+        ],
+    )
+    for listing_id in listing_ids:
+        security_log.event(action, actor=actor.name, client=None, request=None, listing=listing_id)
+
+
 FILTERS = ("actor", "action", "q")  # who (a prefix), what (a prefix), words of the detail
 MAX_FILTER_LENGTH = 254
 CSV_COLUMNS = (

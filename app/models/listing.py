@@ -132,10 +132,17 @@ class Listing(NetworkColumns, Model):
             else_=removal,
         )
 
-    @property
+    @hybrid_property
     def expires_by_itself(self) -> bool:
-        """Is its end an expiry, not a scheduled removal? (Permanent listings: no.)"""
+        """Is its end an expiry, not a scheduled removal? (Permanent listings: no.) The
+        rule is `ends_by_expiry`; on the class, the same in SQL."""
         return ends_by_expiry(self)
+
+    @expires_by_itself.inplace.expression
+    @classmethod
+    def _expires_by_itself_sql(cls) -> sa.ColumnElement[bool]:
+        removal, expiry = cls.removal_effective_at, cls.expires_at
+        return sa.and_(expiry.is_not(None), sa.or_(removal.is_(None), expiry < removal))
 
     def expired_by(self, t: datetime) -> bool:
         """Has the listing ended by expiring, by `t`? Recorded so by the worker, or reached
