@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from app import create_app
+from app.accounts import api_keys
+from app.core.actor import Actor
 from app.extensions import db
 from tests.helpers import BASE_CONFIG, T0, SmtpSink, free_port
 
@@ -162,3 +164,14 @@ def portal(database_url):
         database_url, "203.0.113.7", CHALLENGE_ENABLED="true", RATELIMIT_ENABLED="false"
     ) as running:
         yield running
+
+
+@pytest.fixture
+def keys(app) -> dict[str, str]:
+    """API keys by name: trap-feed (write), mirror (read), both revocable."""
+    made = {}
+    with app.app_context():
+        for name, scopes in (("trap-feed", ["listings:write"]), ("mirror", ["listings:read"])):
+            _, made[name] = api_keys.create(name, scopes, actor=Actor("test"), now=T0)
+        db.session.commit()
+    return made

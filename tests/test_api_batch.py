@@ -9,7 +9,7 @@ from app.api.listings import BATCH_LIMIT
 from app.extensions import db
 from app.models import AuditEvent, Listing, ListingEvidence
 from tests.helpers import run_at_once
-from tests.test_api_write import PUBLIC, bearer, keys, valid  # noqa: F401  (keys: a fixture)
+from tests.test_api_write import PUBLIC, bearer, valid
 
 OTHER = "45.33.33.7"
 
@@ -35,8 +35,8 @@ def test_each_report_is_answered_in_its_place_and_the_good_ones_are_recorded(app
     results = valid(client, response, "BatchAnswer")["results"]
     assert [r["status"] for r in results] == [201, 422, 200, 400, 400, 201]
     assert results[0]["listing"]["hits"] == 1 and results[2]["listing"]["hits"] == 2
-    assert results[1]["error"]["field"] == "network" and "too wide" in (
-        results[1]["error"]["message"]
+    assert (
+        results[1]["error"]["field"] == "network" and "too wide" in (results[1]["error"]["message"])
     ), results[1]
     assert results[3]["error"] == {
         "error": "invalid_field",
@@ -103,9 +103,7 @@ def test_batches_at_once_list_each_network_once_and_count_every_report(app, keys
     networks = [f"45.33.35.{n}" for n in range(20)]
     reports = [{"network": network, "reason": "Spam"} for network in networks]
     clients = [app.test_client() for _ in range(4)]
-    responses = run_at_once(
-        lambda c: batch(c, keys["trap-feed"], reports), [(c,) for c in clients]
-    )
+    responses = run_at_once(lambda c: batch(c, keys["trap-feed"], reports), [(c,) for c in clients])
     assert [r.status_code for r in responses] == [200] * 4
     statuses = [result["status"] for r in responses for result in r.get_json()["results"]]
     assert sorted(statuses).count(201) == 20 and statuses.count(200) == 60

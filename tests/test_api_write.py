@@ -23,17 +23,6 @@ from tests.test_api import resolve_refs, schema
 PUBLIC = "45.33.32.0/24"  # outside every special-purpose range
 
 
-@pytest.fixture
-def keys(app) -> dict[str, str]:
-    """Keys by name: trap-feed (write), mirror (read), both revocable."""
-    made = {}
-    with app.app_context():
-        for name, scopes in (("trap-feed", ["listings:write"]), ("mirror", ["listings:read"])):
-            _, made[name] = api_keys.create(name, scopes, actor=Actor("test"), now=T0)
-        db.session.commit()
-    return made
-
-
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
