@@ -46,17 +46,18 @@ def record(
 def record_for_listings(
     action: str, *, actor: Actor, now: datetime, listing_ids: list[int]
 ) -> None:
-    """Add one `action` event per listing in one statement (a batch the worker finalised),
-    each logged as `record` logs it."""
+    """Add one `action` event per listing in one INSERT ... SELECT (a batch the worker
+    finalised), each logged as `record` logs it."""
     if not listing_ids:
         return
-    db.session.execute(
-        sa.insert(AuditEvent),
-        [
-            {"at": now, "actor": actor.name, "action": action, "listing_id": listing_id}
-            for listing_id in listing_ids
-        ],
-    )
+    columns = ("at", "actor", "action", "listing_id")
+    rows = sa.select(
+        sa.literal(now, AuditEvent.at.type),
+        sa.literal(actor.name),
+        sa.literal(action),
+        Listing.id,
+    ).where(Listing.id.in_(listing_ids))
+    db.session.execute(sa.insert(AuditEvent).from_select(columns, rows))
     for listing_id in listing_ids:
         security_log.event(action, actor=actor.name, client=None, request=None, listing=listing_id)
 
