@@ -64,7 +64,7 @@ def smtp_server(handler, port: int):
         controller.stop()
 
 
-SPAM_STATUS_RE = re.compile(r"score=(-?[0-9.]+) .*tests=(\S*)")
+SPAM_STATUS_RE = re.compile(r"score=(-?[0-9.]+) .*tests=(.*?)(?: autolearn=|$)")
 
 
 def spamassassin_score(raw: bytes) -> tuple[float, list[str]]:
@@ -81,4 +81,5 @@ def spamassassin_score(raw: bytes) -> tuple[float, list[str]]:
     status = " ".join(str(checked["X-Spam-Status"]).split())
     match = SPAM_STATUS_RE.search(status)
     assert match, f"no score in {status!r}: {result.stderr.decode(errors='replace')}"
-    return float(match.group(1)), [name for name in match.group(2).split(",") if name]
+    names = match.group(2).replace(" ", "").split(",")
+    return float(match.group(1)), [name for name in names if name and name != "none"]
