@@ -227,9 +227,12 @@ def validate(config: Mapping[str, Any]) -> list[str]:
         errors.append(f"POLICY_REJECT_CODE={code!r}: expected e.g. '550 5.7.606' (4xx or 5xx)")
     text = config.get("POLICY_REJECT_TEXT") or ""
     try:
-        text.format(ip="192.0.2.1", url="https://example.net/")
+        text.format(ip="192.0.2.1", url="https://example.net/", lookup_url="https://example.net/")
     except (KeyError, IndexError, ValueError):
-        errors.append(f"POLICY_REJECT_TEXT={text!r}: only the placeholders {{ip}} and {{url}} work")
+        errors.append(
+            f"POLICY_REJECT_TEXT={text!r}: only the placeholders {{ip}}, {{url}} and "
+            "{lookup_url} work"
+        )
     if "\n" in text or "\r" in text:
         errors.append("POLICY_REJECT_TEXT must be one line")
     for name in RATE_LIMIT_SETTINGS:
