@@ -67,7 +67,7 @@ def test_a_refusal_shows_the_reply_and_that_we_stop(app, client):
 def test_the_answer_is_in_japanese_too(app, client):
     page = status_after_one_try(app, client, RefusingServer("550 5.1.1 No such user here"), "ja")
     assert "配送できませんでした。再送はしません" in page
-    assert "当方のメールサーバーの応答： 550 5.1.1 No such user here" in page
+    assert "当社のメールサーバーの応答： 550 5.1.1 No such user here" in page
 
 
 def test_an_email_not_tried_yet_is_waiting(app, client):
