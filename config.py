@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from dkim.crypto import UnparsableKeyError, parse_pem_private_key
 from limits import parse as parse_limit
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -71,6 +72,9 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "MAIL_MAX_ATTEMPTS": (_int, 8),
     "MAIL_RETRY_BASE_SECONDS": (_int, 60),
     "MAIL_RESEND_INTERVAL_SECONDS": (_int, 300),
+    "DKIM_DOMAIN": (_text, None),
+    "DKIM_SELECTOR": (_text, None),
+    "DKIM_PRIVATE_KEY_FILE": (_text, None),
     "DELIST_DELAY_SECONDS": (_int, 3600),
     "CONFIRM_TOKEN_MAX_AGE_SECONDS": (_int, 86400),
     "DELIST_ALLOW_NON_GLOBAL_IPS": (_bool, False),
@@ -169,6 +173,9 @@ RATE_LIMIT_SETTINGS = (
 )
 
 REJECT_CODE_RE = re.compile(r"^[45][0-9][0-9]( [45]\.[0-9]{1,3}\.[0-9]{1,3})?$")
+DKIM_SETTINGS = ("DKIM_DOMAIN", "DKIM_SELECTOR", "DKIM_PRIVATE_KEY_FILE")
+# A selector or domain: dot-separated labels of letters, digits and hyphens (RFC 6376, 3.1).
+DKIM_NAME_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
 
 
 def from_environ(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
@@ -220,9 +227,12 @@ def validate(config: Mapping[str, Any]) -> list[str]:
         errors.append(f"POLICY_REJECT_CODE={code!r}: expected e.g. '550 5.7.606' (4xx or 5xx)")
     text = config.get("POLICY_REJECT_TEXT") or ""
     try:
-        text.format(ip="192.0.2.1", url="https://example.net/")
+        text.format(ip="192.0.2.1", url="https://example.net/", lookup_url="https://example.net/")
     except (KeyError, IndexError, ValueError):
-        errors.append(f"POLICY_REJECT_TEXT={text!r}: only the placeholders {{ip}} and {{url}} work")
+        errors.append(
+            f"POLICY_REJECT_TEXT={text!r}: only the placeholders {{ip}}, {{url}} and "
+            "{lookup_url} work"
+        )
     if "\n" in text or "\r" in text:
         errors.append("POLICY_REJECT_TEXT must be one line")
     for name in RATE_LIMIT_SETTINGS:
@@ -236,6 +246,31 @@ def validate(config: Mapping[str, Any]) -> list[str]:
     sender = config.get("MAIL_DEFAULT_SENDER")
     if sender and "@" not in parseaddr(sender)[1]:
         errors.append(f"MAIL_DEFAULT_SENDER={sender!r}: must be an email address")
+    return errors + dkim_errors(config)
+
+
+def dkim_errors(config: Mapping[str, Any]) -> list[str]:
+    """DKIM signing needs all three settings, sensible names and a readable RSA key."""
+    given = [name for name in DKIM_SETTINGS if config.get(name)]
+    if not given:
+        return []
+    if len(given) < len(DKIM_SETTINGS):
+        missing = ", ".join(name for name in DKIM_SETTINGS if name not in given)
+        return [f"DKIM signing needs {missing} too (or none of the DKIM_* settings)"]
+    errors = [
+        f"{name}={config[name]!r}: expected a name such as mail2026 or example.net"
+        for name in ("DKIM_DOMAIN", "DKIM_SELECTOR")
+        if not DKIM_NAME_RE.match(config[name])
+    ]
+    path = config["DKIM_PRIVATE_KEY_FILE"]
+    try:
+        key = parse_pem_private_key(Path(path).read_bytes())
+    except OSError as exc:
+        return [*errors, f"DKIM_PRIVATE_KEY_FILE={path!r}: cannot read it: {exc.strerror}"]
+    except (UnparsableKeyError, ValueError):
+        return [*errors, f"DKIM_PRIVATE_KEY_FILE={path!r}: not an RSA private key in PEM"]
+    if key["modulus"].bit_length() < 1024:  # RFC 8301: receivers ignore shorter keys
+        errors.append(f"DKIM_PRIVATE_KEY_FILE={path!r}: the key is shorter than 1024 bits")
     return errors
 
 
@@ -246,8 +281,11 @@ def derived(settings: Mapping[str, Any]) -> dict[str, Any]:
     if not sender:
         sender = f"Delist portal <no-reply@{urlsplit(public_base_url).hostname or 'localhost'}>"
     database_uri = database_uri_for(settings.get("DATABASE_URL"))
+    key_file = settings.get("DKIM_PRIVATE_KEY_FILE")
     values: dict[str, Any] = {
         "PUBLIC_BASE_URL": public_base_url,
+        # Read once at start-up: a key replaced on disk takes effect at the next restart.
+        "DKIM_PRIVATE_KEY": Path(key_file).read_bytes() if key_file else None,
         "MAIL_DEFAULT_SENDER": sender,
         "SQLALCHEMY_DATABASE_URI": database_uri,
         # Flask's defaults exist already (and are weaker), so these are set, not defaulted.

@@ -88,7 +88,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from app.delisting.sender_view import SenderStatus
+    from app.delisting.sender_view import MailOutcome, SenderStatus
     from app.models import RequestStatus
     from app.web import formatting
 
@@ -96,6 +96,7 @@ def register_template_helpers(app: Flask) -> None:
     # Templates compare states with these, never with string literals.
     app.add_template_global(RequestStatus, "RequestStatus")
     app.add_template_global(SenderStatus, "SenderStatus")
+    app.add_template_global(MailOutcome, "MailOutcome")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -60,6 +60,7 @@ class SmtpSink:
     def __init__(self, port: int):
         self.port = port
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # as received, for checks that need the exact bytes
         self.envelopes: list[tuple[str, list[str]]] = []
         self.lock = threading.Lock()
         self.controller: Controller | None = None
@@ -68,6 +69,7 @@ class SmtpSink:
         message = BytesParser(policy=policy.default).parsebytes(envelope.content)
         with self.lock:
             self.messages.append(message)
+            self.raw.append(envelope.content)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 OK"
 

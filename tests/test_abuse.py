@@ -116,10 +116,11 @@ class DyingTransport(SmtpTransport):
         self.alive = alive
 
     def send(self, mime):
-        super().send(mime)
+        reply = super().send(mime)
         self.alive -= 1
         if self.alive < 0:
             raise SystemExit("worker killed")
+        return reply
 
 
 @pytest.mark.parametrize("app_overrides", [RELAXED])

@@ -8,7 +8,7 @@ import pytest
 
 from app.core import audit
 from app.delisting import confirmation, jobs, notices, review, sender_view
-from app.delisting.sender_view import SenderStatus
+from app.delisting.sender_view import MailOutcome, SenderStatus
 from app.extensions import db
 from app.listing import blocklist
 from app.models import DelistRequest, RequestStatus
@@ -146,3 +146,25 @@ def test_the_mail_of_a_request_is_listed_oldest_first():
         "removed",
         "decision",
     ]
+
+
+@pytest.mark.parametrize(
+    ("status", "attempts", "outcome"),
+    [
+        ("queued", 0, MailOutcome.WAITING),
+        ("sending", 0, MailOutcome.WAITING),
+        ("queued", 1, MailOutcome.DEFERRED),
+        ("sending", 2, MailOutcome.DEFERRED),
+        ("sent", 1, MailOutcome.ACCEPTED),
+        ("failed", 1, MailOutcome.REFUSED),
+        ("cancelled", 0, MailOutcome.CANCELLED),
+        ("cancelled", 1, MailOutcome.CANCELLED),
+    ],
+)
+def test_each_email_says_what_our_mail_server_answered(status, attempts, outcome):
+    list_networks("203.0.113.7")
+    request = submit("203.0.113.7").delist_request
+    [message] = mails()
+    message.status, message.attempts = status, attempts
+    [report] = sender_view.mail_reports(request)
+    assert (report.message, report.outcome) == (message, outcome)

@@ -14,6 +14,7 @@ from app.mail import outbox as outbox_service
 from app.mail.mailbox import mailbox
 from app.models import OutboxMessage
 from tests.helpers import CONFIRM_LINK_RE, T0, add_listings, run_worker, submit_form
+from tests.helpers_mail import RefusingServer, smtp_server
 
 
 @pytest.fixture
@@ -118,21 +119,10 @@ def test_backoff_doubles_and_gives_up_after_the_last_attempt(app, client, listed
     assert (message.status, message.attempts) == ("failed", 3)
 
 
-class RefusingSink:
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        return "550 5.1.1 No such user"
-
-
 def test_permanent_refusal_is_not_retried(app, client, listed):
-    from aiosmtpd.controller import Controller
-
-    controller = Controller(RefusingSink(), hostname="127.0.0.1", port=app.config["MAIL_PORT"])
-    controller.start()
-    try:
+    with smtp_server(RefusingServer(), app.config["MAIL_PORT"]):
         submit_form(client, "nobody@example.com", "203.0.113.7")
         report = run_worker(app)
-    finally:
-        controller.stop()
     assert report.delivery.failed == 1
     [message] = outbox(app)
     assert message.status == "failed"

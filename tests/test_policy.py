@@ -243,6 +243,30 @@ def test_reject_code_and_text_are_configurable(server):
         )
 
 
+@pytest.mark.parametrize(
+    "app_overrides",
+    [{"POLICY_REJECT_TEXT": "Access denied, banned sending IP [{ip}]. See {lookup_url}"}],
+)
+def test_the_reject_text_can_link_straight_to_the_lookup_of_the_refused_address(server, client):
+    with connect(server) as sock:
+        assert ask(sock, request("203.0.113.7")) == (
+            b"action=550 5.7.606 Access denied, banned sending IP [203.0.113.7]. "
+            b"See https://delist.example.test/lookup?ip=203.0.113.7\n\n"
+        )
+        reply = ask(sock, request("2001:db8::7"))
+    assert reply.endswith(b"See https://delist.example.test/lookup?ip=2001:db8::7\n\n")
+    page = client.get("/lookup?ip=2001:db8::7")  # the link leads to the address's listing
+    assert page.status_code == 200 and "2001:db8::7" in page.text
+
+
+def test_a_placeholder_the_reject_text_cannot_fill_stops_the_start():
+    import config
+    from tests.helpers import BASE_CONFIG
+
+    with pytest.raises(config.ConfigError, match=r"\{ip\}, \{url\} and \{lookup_url\} work"):
+        config.load({**BASE_CONFIG, "POLICY_REJECT_TEXT": "See {lookup}"}, environ={})
+
+
 def test_ipv4_mapped_client_address_is_looked_up_as_ipv4(server):
     with connect(server) as sock:
         assert ask(sock, request("::ffff:203.0.113.7")) == REJECT % b"203.0.113.7"

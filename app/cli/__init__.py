@@ -13,6 +13,7 @@ def register(app: Flask) -> None:
     from app.cli.allowlist import allowlist_cli
     from app.cli.api_keys import apikey_cli
     from app.cli.blocklist import blocklist_cli
+    from app.cli.mail import dkim_cli, mail_cli
     from app.cli.operators import operator_cli
     from app.cli.servers import mail_sink_command, policy_server_command, worker_command
 
@@ -20,6 +21,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(allowlist_cli)
     app.cli.add_command(operator_cli)
     app.cli.add_command(apikey_cli)
+    app.cli.add_command(mail_cli)
+    app.cli.add_command(dkim_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(mail_sink_command)
     app.cli.add_command(policy_server_command)

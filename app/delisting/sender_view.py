@@ -101,6 +101,40 @@ def request_timeline(delist_request: DelistRequest, now: datetime) -> list[Entry
     return entries
 
 
+class MailOutcome(StrEnum):
+    """What became of one of our emails, as far as our mail server told us."""
+
+    WAITING = "waiting"  # not tried yet
+    ACCEPTED = "accepted"  # our mail server took it for delivery
+    DEFERRED = "deferred"  # a try failed (refused for now, or no server); the worker retries
+    REFUSED = "refused"  # given up: refused for good, or too many failed tries
+    CANCELLED = "cancelled"  # a newer email replaced it before it was sent
+
+
+@dataclass(frozen=True)
+class MailReport:
+    """One email on the status page: the message (its times and the server's reply) and
+    its outcome."""
+
+    message: OutboxMessage
+    outcome: MailOutcome
+
+
+def mail_outcome(message: OutboxMessage) -> MailOutcome:
+    if message.status == "sent":
+        return MailOutcome.ACCEPTED
+    if message.status == "failed":
+        return MailOutcome.REFUSED
+    if message.status == "cancelled":
+        return MailOutcome.CANCELLED
+    return MailOutcome.DEFERRED if message.attempts else MailOutcome.WAITING
+
+
+def mail_reports(delist_request: DelistRequest) -> list[MailReport]:
+    """The request's emails, oldest first, each with what our mail server answered."""
+    return [MailReport(message, mail_outcome(message)) for message in request_mail(delist_request)]
+
+
 def request_mail(delist_request: DelistRequest) -> list[OutboxMessage]:
     return list(
         db.session.scalars(

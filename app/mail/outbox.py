@@ -139,10 +139,11 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** (attempts - 1), MAX_BACKOFF_SECONDS))
 
 
-def _mark_sent(message: OutboxMessage, now: datetime) -> None:
+def _mark_sent(message: OutboxMessage, now: datetime, reply: str) -> None:
     message.status = "sent"
     message.sent_at = now
     message.last_error = None
+    message.smtp_reply = reply
     if message.secret:
         message.body_text = message.body_text.replace(message.secret, REDACTED)
         message.body_html = message.body_html.replace(message.secret, REDACTED)
@@ -158,6 +159,7 @@ def _mark_sent(message: OutboxMessage, now: datetime) -> None:
 
 def _mark_failed_attempt(message: OutboxMessage, error: DeliveryError, now: datetime) -> None:
     message.last_error = str(error)[:2000]
+    message.smtp_reply = error.reply
     if error.permanent or message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         message.status = "failed"
         audit.record(
@@ -197,7 +199,7 @@ def deliver_due(
                 break
             message.attempts += 1
             try:
-                transport.send(build_message(message, config["MAIL_DEFAULT_SENDER"]))
+                reply = transport.send(build_message(message, config["MAIL_DEFAULT_SENDER"]))
             except DeliveryError as error:
                 _mark_failed_attempt(message, error, now)
                 db.session.commit()
@@ -209,7 +211,7 @@ def deliver_due(
                 if error.connection:
                     break  # the server is unreachable: leave the rest for the next pass
                 continue
-            _mark_sent(message, now)
+            _mark_sent(message, now, reply)
             db.session.commit()
             report.sent += 1
     return report
@@ -224,6 +226,7 @@ def resend(message: OutboxMessage, *, actor: Actor, now: datetime) -> OutboxMess
         message.attempts = 0
         message.next_attempt_at = now
         message.last_error = None
+        message.smtp_reply = None
         again = message
     else:
         again = OutboxMessage(

@@ -7,22 +7,36 @@ import ssl
 from collections.abc import Mapping
 from email import policy
 from email.message import EmailMessage
-from email.utils import format_datetime
-from typing import Any
+from email.utils import format_datetime, parseaddr
+from typing import TYPE_CHECKING, Any
 
+from app.mail import signing
 from app.models import OutboxMessage
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 # Quoted-printable lines of at most 76 characters, as RFC 2045 asks.
 MAIL_POLICY = policy.default.clone(max_line_length=76)
 
 
 class DeliveryError(Exception):
-    """Sending failed; `permanent` says whether a retry could help."""
+    """Sending failed; `permanent` says whether a retry could help, `reply` is the server's
+    answer ("550 5.1.1 No such user") when it gave one."""
 
-    def __init__(self, message: str, *, permanent: bool, connection: bool = False):
+    def __init__(
+        self, message: str, *, permanent: bool, connection: bool = False, reply: str | None = None
+    ):
         super().__init__(message)
         self.permanent = permanent
         self.connection = connection
+        self.reply = reply
+
+
+def reply_text(code: int, text: bytes | str) -> str:
+    """A server's reply as one line: "250 2.0.0 Ok: queued as 4F2A"."""
+    detail = text.decode(errors="replace") if isinstance(text, bytes) else text
+    return f"{code} {' '.join(detail.split())}"[:500]
 
 
 def build_message(message: OutboxMessage, sender: str) -> EmailMessage:
@@ -41,8 +55,28 @@ def build_message(message: OutboxMessage, sender: str) -> EmailMessage:
     return mime
 
 
+class _SMTP(smtplib.SMTP):
+    """smtplib's sendmail drops the server's reply to the message; this keeps it."""
+
+    data_reply: tuple[int, bytes] = (0, b"")
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        self.data_reply = super().data(msg)
+        return self.data_reply
+
+
+class _SMTPOverTLS(_SMTP, smtplib.SMTP_SSL):
+    pass
+
+
+def wire_bytes(mime: EmailMessage, *, international: bool) -> bytes:
+    """The message as it goes on the wire: CRLF line ends, UTF-8 headers only for SMTPUTF8."""
+    return mime.as_bytes(policy=MAIL_POLICY.clone(linesep="\r\n", utf8=international))
+
+
 class SmtpTransport:
-    """One SMTP connection, opened on first use and reused for a batch."""
+    """One SMTP connection, opened on first use and reused for a batch; signs with DKIM
+    when a key is set (app.mail.signing)."""
 
     def __init__(self, config: Mapping[str, Any]):
         self.host = config["MAIL_SERVER"]
@@ -52,7 +86,8 @@ class SmtpTransport:
         self.use_ssl = config["MAIL_USE_SSL"]
         self.username = config.get("MAIL_USERNAME")
         self.password = config.get("MAIL_PASSWORD")
-        self._smtp: smtplib.SMTP | None = None
+        self.dkim_key = signing.key_from(config)
+        self._smtp: _SMTP | None = None
 
     def __enter__(self) -> SmtpTransport:
         return self
@@ -60,14 +95,14 @@ class SmtpTransport:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _connect(self) -> smtplib.SMTP:
-        smtp: smtplib.SMTP
+    def _connect(self) -> _SMTP:
+        smtp: _SMTP
         try:
             if self.use_ssl:
                 context = ssl.create_default_context()
-                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+                smtp = _SMTPOverTLS(self.host, self.port, timeout=self.timeout, context=context)
             else:
-                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                smtp = _SMTP(self.host, self.port, timeout=self.timeout)
                 if self.use_tls:
                     smtp.starttls(context=ssl.create_default_context())
             if self.username:
@@ -80,31 +115,47 @@ class SmtpTransport:
             ) from exc
         return smtp
 
-    def send(self, mime: EmailMessage) -> None:
-        """Send one message; raise DeliveryError on failure."""
+    def send(self, mime: EmailMessage) -> str:
+        """Send one message; return the server's reply to it, or raise DeliveryError."""
+        sender = parseaddr(str(mime["From"]))[1]
+        recipient = parseaddr(str(mime["To"]))[1]
+        international = not (sender.isascii() and recipient.isascii())
+        raw = wire_bytes(mime, international=international)
+        if self.dkim_key is not None:
+            raw = signing.signed(raw, self.dkim_key)
         if self._smtp is None:
             self._smtp = self._connect()
         try:
-            refused = self._smtp.send_message(mime)
-        except smtplib.SMTPRecipientsRefused as exc:
+            return self._send(self._smtp, sender, recipient, raw, international)
+        except DeliveryError:
             self.close()
-            codes = [code for code, _ in exc.recipients.values()]
+            raise
+
+    def _send(
+        self, smtp: _SMTP, sender: str, recipient: str, raw: bytes, international: bool
+    ) -> str:
+        options = ["SMTPUTF8", "BODY=8BITMIME"] if international else []
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            if international and not smtp.has_extn("smtputf8"):
+                raise DeliveryError(
+                    "the mail server does not take international addresses (SMTPUTF8)",
+                    permanent=True,
+                )
+            smtp.sendmail(sender, [recipient], raw, mail_options=options)
+        except smtplib.SMTPRecipientsRefused as exc:
+            [(code, text)] = exc.recipients.values()
+            reply = reply_text(code, text)
             raise DeliveryError(
-                f"recipient refused: {exc.recipients}",
-                permanent=all(code >= 500 for code in codes),
+                f"recipient refused: {reply}", permanent=code >= 500, reply=reply
             ) from exc
         except smtplib.SMTPResponseException as exc:
-            self.close()
-            error = exc.smtp_error  # bytes from the server; text when smtplib refuses a reply
-            detail = error.decode(errors="replace") if isinstance(error, bytes) else error
-            raise DeliveryError(
-                f"{exc.smtp_code} {detail}", permanent=exc.smtp_code >= 500
-            ) from exc
+            # bytes from the server; text when smtplib refuses a reply
+            reply = reply_text(exc.smtp_code, exc.smtp_error)
+            raise DeliveryError(reply, permanent=exc.smtp_code >= 500, reply=reply) from exc
         except (OSError, smtplib.SMTPException) as exc:
-            self.close()
             raise DeliveryError(f"connection lost: {exc!r}", permanent=False) from exc
-        if refused:
-            raise DeliveryError(f"recipient refused: {refused}", permanent=True)
+        return reply_text(*smtp.data_reply)
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None

@@ -33,6 +33,9 @@ class OutboxMessage(Model):
     attempts: so.Mapped[int] = so.mapped_column(default=0)
     next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # The mail server's last reply about it ("250 2.0.0 Ok: queued as 4F2A", "550 5.1.1 ..."),
+    # shown to its recipient on the status page; None when none came (never tried, unreachable).
+    smtp_reply: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 

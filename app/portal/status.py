@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.delisting import sender_view, submission
-from app.delisting.sender_view import MAIL_STATES, request_mail, request_timeline
+from app.delisting.sender_view import MAIL_STATES, mail_reports, request_timeline
 from app.extensions import db, limiter
 from app.models import DelistRequest
 from app.portal import bp, outcomes
@@ -48,7 +48,7 @@ def status(public_id: str) -> str:
         delist_request=delist_request,
         status=sender_view.sender_status(delist_request, now),
         timeline=request_timeline(delist_request, now),
-        mail=request_mail(delist_request),
+        mail=mail_reports(delist_request),
         mail_states=MAIL_STATES,
         resend_form=ResendForm(),
     )
