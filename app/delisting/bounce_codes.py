@@ -19,11 +19,10 @@ PROVIDER_CODE_RE = re.compile(r"\b(S3140|S3150)\b")
 
 @dataclass(frozen=True)
 class CodeMeaning:
-    """What a code means, and whether removing an address here is the way out."""
+    """What a code means, as the help page lists it."""
 
     label: str
     meaning: LazyString
-    removal_helps: bool
     covers: Callable[[str], bool]
 
 
@@ -32,8 +31,7 @@ def _one_of(*codes: str) -> Callable[[str], bool]:
 
 
 def _banned_sending_ip(code: str) -> bool:
-    subject_detail = code.split(".")
-    return code.startswith("5.7.") and 606 <= int(subject_detail[2]) <= 649
+    return code.startswith("5.7.") and 606 <= int(code.split(".")[2]) <= 649
 
 
 MEANINGS = [
@@ -43,7 +41,6 @@ MEANINGS = [
             "Refused because the sending server's IP address is on our list. The address in "
             "square brackets is the one to remove. This portal is the place to do it."
         ),
-        True,
         _banned_sending_ip,
     ),
     CodeMeaning(
@@ -53,7 +50,6 @@ MEANINGS = [
             "self-service form. Follow the directions in the reply (it names an address to "
             "write to) and say what you changed so that no more spam is sent."
         ),
-        False,
         _one_of("5.7.511"),
     ),
     CodeMeaning(
@@ -63,7 +59,6 @@ MEANINGS = [
             "or shared address of a hosted mail service. The reply names no address to remove: "
             "ask the provider that runs the sending server."
         ),
-        False,
         _one_of("5.7.708"),
     ),
     CodeMeaning(
@@ -74,7 +69,6 @@ MEANINGS = [
             "such mail. Removing an IP address does not help: fix the domain's SPF, DKIM or "
             "DMARC records."
         ),
-        False,
         _one_of("5.7.509"),
     ),
     CodeMeaning(
@@ -84,7 +78,6 @@ MEANINGS = [
             "IPv6 only), not because of the sending server's IP address. Removing an IP address "
             "does not help: the administrator of the domain can fix it."
         ),
-        False,
         _one_of("5.7.510"),
     ),
     CodeMeaning(
@@ -94,7 +87,6 @@ MEANINGS = [
             "provider's own block list. That is not our list, and this portal cannot remove it: "
             "ask your Internet or hosting provider, or use that provider's own removal form."
         ),
-        False,
         _one_of("S3140", "S3150"),
     ),
     CodeMeaning(
@@ -104,7 +96,6 @@ MEANINGS = [
             "address, use this portal; if it speaks of the recipient or the content, the address "
             "is not the problem."
         ),
-        True,
         _one_of("5.7.1"),
     ),
     CodeMeaning(
@@ -115,7 +106,6 @@ MEANINGS = [
             "failed together (5.7.26). Removing an IP address does not help: fix the DNS records "
             "or the server's settings."
         ),
-        False,
         _one_of("5.7.23", "5.7.25", "5.7.26"),
     ),
 ]
