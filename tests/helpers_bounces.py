@@ -44,6 +44,27 @@ def corpus_bounce(prefix: str) -> CorpusBounce:
     return row
 
 
+def exchange_ndr(reply: str, original_headers: str) -> str:
+    """An Exchange Online / Outlook.com report around a reply, as its text part reads."""
+    return (
+        "Delivery has failed to these recipients or groups:\n\nsomeone@example.org\n"
+        "Your message wasn't delivered because the recipient's email provider rejected it.\n\n"
+        "Diagnostic information for administrators:\n\n"
+        "Generating server: SA0PR17MB4313.namprd17.prod.outlook.com\n\n"
+        f"someone@example.org\nRemote Server returned '{reply}'\n\n"
+        f"Original message headers:\n\n{original_headers}"
+    )
+
+
+# Microsoft's DMARC refusal (the corpus has none): its reply names a domain, no address.
+DMARC_NDR = exchange_ndr(
+    "550 5.7.509 Access denied, sending domain example.com does not pass DMARC verification "
+    "and has a DMARC policy of reject.",
+    "Received: from PH0PR07CA0045.namprd07.prod.outlook.com (2603:10b6:510:e::20)\n"
+    "Authentication-Results: spf=pass (sender IP is 198.51.100.44)\n",
+)
+
+
 def find(client, bounce: str, ip: str = "", email: str = "", **extra):
     """Press "Find the IP address" on the delist form with this bounce pasted."""
     page = client.get("/")

@@ -10,7 +10,7 @@ import pytest
 from app.delisting.bounce_codes import MEANINGS, meaning_of
 from app.delisting.bounces import MAX_BOUNCE_LENGTH, addresses_in, read_bounce
 from tests.helpers import add_listings, csrf_token, page_text
-from tests.helpers_bounces import choose, find
+from tests.helpers_bounces import DMARC_NDR, choose, exchange_ndr, find
 
 POSTFIX_BOUNCE = """\
 This is the mail system at host mail.sender.example.
@@ -27,19 +27,11 @@ Reporting-MTA: dns; mail.sender.example
 Received: from laptop (unknown [10.1.2.3]) by mail.sender.example
 """
 
-EXCHANGE_BOUNCE = """\
-Delivery has failed to these recipients or groups:
-someone@example.org
-Your message wasn't delivered because the recipient's email provider rejected it.
-
-Diagnostic information for administrators:
-Generating server: DB8PR01MB1234.eurprd01.prod.example.com
-Remote Server returned '550 5.7.606 Access denied, banned sending IP [IPv6:2001:db8::7].
-To request removal from this list please visit https://delist.example.org/'
-
-Original message headers:
-Received: from DB8PR01MB1234 (2001:db8:ffff::1) by DB8PR01MB5678 with HTTPS
-"""
+EXCHANGE_BOUNCE = exchange_ndr(
+    "550 5.7.606 Access denied, banned sending IP [IPv6:2001:db8::7].\n"
+    "To request removal from this list please visit https://delist.example.org/",
+    "Received: from DB8PR01MB1234 (2001:db8:ffff::1) by DB8PR01MB5678 with HTTPS\n",
+)
 
 EXIM_BOUNCE = """\
 A message that you sent could not be delivered to one or more of its
@@ -177,11 +169,7 @@ def test_a_reply_that_names_no_refused_address_gives_none(bounce):
 
 
 def test_a_dmarc_refusal_names_no_address_and_says_what_it_means():
-    facts = read_bounce(
-        "Remote server returned '550 5.7.509 Access denied, sending domain EXAMPLE.COM does not"
-        " pass DMARC verification and has a DMARC policy of reject.'\n\n"
-        "Original message headers:\nReceived: from relay.example.com (203.0.113.9)\n"
-    )
+    facts = read_bounce(DMARC_NDR)
     assert (facts.address, facts.code, facts.has_reply) == (None, "5.7.509", True)
     assert facts.meaning is not None and "DMARC" in str(facts.meaning.meaning)
 
@@ -298,10 +286,6 @@ def test_find_does_not_count_against_the_per_ip_limit(app, client):
     assert "Check your inbox" in page_text(submit_with_bounce(client, "", POSTFIX_BOUNCE))
 
 
-DMARC = (
-    "Remote Server returned '550 5.7.509 Access denied, sending domain EXAMPLE.COM does not"
-    " pass DMARC verification and has a DMARC policy of reject.'"
-)
 TWO_ADDRESSES = (
     "<a@example.org>: host mx1.example.org[192.0.2.25] said: 550 5.7.606 Access denied,\n"
     "    banned sending IP [203.0.113.7]\n\n"
@@ -324,7 +308,7 @@ def test_find_explains_a_refusal_that_names_no_address(client, headers, says):
     page = client.get("/", headers=headers)
     response = client.post(
         "/",
-        data={"csrf_token": csrf_token(page.text), "bounce": DMARC, "find": "Find"},
+        data={"csrf_token": csrf_token(page.text), "bounce": DMARC_NDR, "find": "Find"},
         headers=headers,
     )
     text = page_text(response)

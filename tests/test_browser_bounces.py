@@ -1,35 +1,15 @@
 """Real bounces pasted into the form's bounce box in Chromium: the answer a sender sees.
 
-The texts come from tests/data/bounces/. The corpus has no Microsoft DMARC refusal, so that
-one is written the way Exchange Online words its report (the reply is Microsoft's own text).
+The texts come from tests/data/bounces/, except the DMARC refusal: the corpus has none of
+Microsoft's, so that one is written the way Exchange Online words its report.
 """
 
 import email
 
 import pytest
 
-from tests.helpers_bounces import corpus_bounce
+from tests.helpers_bounces import DMARC_NDR, corpus_bounce
 from tests.helpers_browser import DESKTOP, PHONE, screenshot, serious_accessibility_problems
-
-DMARC_NDR = """\
-Delivery has failed to these recipients or groups:
-
-someone@example.org
-Your message wasn't delivered because the recipient's email provider rejected it.
-
-Diagnostic information for administrators:
-
-Generating server: SA0PR17MB4313.namprd17.prod.outlook.com
-
-someone@example.org
-Remote server returned '550 5.7.509 Access denied, sending domain example.com does not pass \
-DMARC verification and has a DMARC policy of reject.'
-
-Original message headers:
-
-Received: from PH0PR07CA0045.namprd07.prod.outlook.com (2603:10b6:510:e::20)
-Authentication-Results: spf=pass (sender IP is 198.51.100.44)
-"""
 
 
 def notice(prefix: str) -> str:
