@@ -107,6 +107,9 @@ class DelistForm(PublicForm):
     # The address the sender kept after we asked about a bounce that names another one.
     ip_checked = HiddenField()
     find = SubmitField(_l("Find the IP address"))
+    # Which of the addresses a bounce names the sender chose (radio buttons in the page).
+    chosen_ip = StringField()
+    choose = SubmitField(_l("Use the chosen address"))
     submit = SubmitField(_l("Email me the confirmation link"))
 
     address: IPAddress | None = None  # the parsed IP, set by validate_ip
@@ -119,8 +122,12 @@ class DelistForm(PublicForm):
         return self._bounce
 
     def bounce_address(self) -> str | None:
+        """The address the bounce names, or the one the sender chose among those it names."""
         bounce = self.bounce_facts()
-        return bounce.address if bounce else None
+        if bounce is None:
+            return None
+        chosen = normalised_ip((self.chosen_ip.data or "")[:MAX_IP_LENGTH])
+        return bounce.address or (chosen if chosen in bounce.candidates else None)
 
     def typed_ip(self) -> str:
         return (self.ip.data or "").strip()

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.abuse import challenge
 from app.core.clock import utcnow
+from app.delisting.bounce_codes import MEANINGS
 from app.delisting.standing import self_removals_left
 from app.extensions import csrf, limiter
 from app.listing.addresses import AddressError, parse_address
@@ -21,7 +22,7 @@ from app.web.redirects import safe_path
 
 @bp.get("/help")
 def help() -> str:
-    return render_template("portal/help.html")
+    return render_template("portal/help.html", code_meanings=MEANINGS)
 
 
 @bp.get("/lookup")

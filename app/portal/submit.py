@@ -31,7 +31,7 @@ def index() -> ResponseReturnValue:
         return _empty_form()
     form = sent_delist_form()
     now = utcnow()
-    if form.find.data:
+    if form.find.data or form.choose.data:
         return _found_in_bounce(form, now)
     form.take_ip_from_bounce()
     bounce = form.bounce_facts()
@@ -55,13 +55,17 @@ def _empty_form() -> str:
 
 
 def _found_in_bounce(form: DelistForm, now: datetime) -> str:
-    """The Find button: put the bounce's address in the IP field and say what we know of it."""
+    """Find, or choosing among the addresses a bounce names: put the address in the IP field
+    and say what we know of it."""
     typed = normalised_ip(form.typed_ip())
     bounce = form.bounce_facts() or BounceFacts()
+    address = form.bounce_address()
     form.put_bounce_ip_in_field()
-    listed = look_up(parse_address(bounce.address), now) if bounce.address else None
-    replaced = typed if typed and bounce.address and typed != bounce.address else None
-    return form_page(form, bounce=bounce, found=True, listed=listed, replaced_ip=replaced)
+    listed = look_up(parse_address(address), now) if address else None
+    replaced = typed if typed and address and typed != address else None
+    return form_page(
+        form, bounce=bounce, found=True, address=address, listed=listed, replaced_ip=replaced
+    )
 
 
 def _submit(form: DelistForm, now: datetime) -> ResponseReturnValue:
