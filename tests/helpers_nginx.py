@@ -68,6 +68,32 @@ def site_config(root: Path, *, upstream: int, https_port: int, http_port: int) -
     return text
 
 
+DEBIAN_MAIN_CONF = Path("/etc/nginx/nginx.conf")
+
+
+def checked_beside_debians_defaults(root: Path, site: str) -> subprocess.CompletedProcess:
+    """`nginx -t` of Debian's own nginx.conf with `site` as its only enabled site (its logs
+    and pid file moved to `root`), as an operator installs it."""
+    text = DEBIAN_MAIN_CONF.read_text()
+    replacements = {
+        "include /etc/nginx/sites-enabled/*;": f"include {root}/site.conf;",
+        "pid /run/nginx.pid;": f"pid {root}/nginx.pid;",
+        "error_log /var/log/nginx/error.log;": f"error_log {root}/error.log;",
+        "access_log /var/log/nginx/access.log;": f"access_log {root}/access.log;",
+    }
+    for debians, here in replacements.items():
+        assert debians in text, f"{DEBIAN_MAIN_CONF} no longer has {debians!r}"
+        text = text.replace(debians, here)
+    (root / "debian.conf").write_text(text)
+    (root / "site.conf").write_text(site)
+    return subprocess.run(
+        [require("nginx"), "-t", "-e", str(root / "error.log"), "-c", str(root / "debian.conf")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def make_certificate(root: Path) -> Path:
     """A self-signed certificate for HOST and 127.0.0.1 (cert.pem, key.pem); its path."""
     subprocess.run(

@@ -13,10 +13,18 @@ from app.extensions import db
 from app.models import AuditEvent
 from app.web.security import HSTS
 from tests.helpers import csrf_token, run_worker
-from tests.helpers_nginx import HOST, PROJECT_ROOT, Visitor, portal_behind_nginx
+from tests.helpers_nginx import (
+    HOST,
+    PROJECT_ROOT,
+    Visitor,
+    checked_beside_debians_defaults,
+    make_certificate,
+    portal_behind_nginx,
+    site_config,
+)
 
 # The proxy does not depend on the database: one is enough.
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+on_sqlite = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 LOOKUP = "/lookup?ip=203.0.113.7"
 FORGED = {"X-Forwarded-For": "198.51.100.99"}
 
@@ -32,6 +40,17 @@ def submitted_from(app) -> list[str | None]:
         )
 
 
+def test_the_site_loads_beside_debians_own_nginx_conf(tmp_path):
+    """Installed as the README says, next to Debian's defaults (which set TLS and logs in
+    the http block too): nothing clashes."""
+    make_certificate(tmp_path)
+    site = site_config(tmp_path, upstream=8000, https_port=8443, http_port=8080)
+    result = checked_beside_debians_defaults(tmp_path, site)
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
+
+
+@on_sqlite
 def test_with_proxy_count_1_the_portal_sees_the_address_nginx_saw(database_url):
     with portal_behind_nginx(
         database_url, "203.0.113.7", PROXY_COUNT="1", API_RATE_LIMIT="2 per day"
@@ -46,6 +65,7 @@ def test_with_proxy_count_1_the_portal_sees_the_address_nginx_saw(database_url):
         assert second.get(LOOKUP).status == 200
 
 
+@on_sqlite
 def test_with_proxy_count_0_behind_nginx_every_client_is_nginx(database_url):
     """What the README warns of: one client address, so one budget, for everyone."""
     with portal_behind_nginx(
@@ -59,6 +79,7 @@ def test_with_proxy_count_0_behind_nginx_every_client_is_nginx(database_url):
         assert second.get(LOOKUP).status == 429  # the first client used up everyone's budget
 
 
+@on_sqlite
 def test_over_https_pages_carry_hsts_and_secure_cookies_and_http_redirects(database_url):
     with portal_behind_nginx(database_url, PROXY_COUNT="1") as (_, nginx, _):
         page = Visitor(nginx, "127.0.0.2").get("/")
@@ -75,6 +96,7 @@ def test_over_https_pages_carry_hsts_and_secure_cookies_and_http_redirects(datab
         plain.close()
 
 
+@on_sqlite
 def test_nginx_serves_static_files_itself(database_url):
     with portal_behind_nginx(database_url, PROXY_COUNT="1") as (_, nginx, _):
         style = Visitor(nginx, "127.0.0.2").get("/static/style.css")
@@ -87,6 +109,7 @@ def test_nginx_serves_static_files_itself(database_url):
         assert "upstream=- " in line  # no upstream: gunicorn never saw it
 
 
+@on_sqlite
 def test_nginx_stops_large_bodies_except_the_admin_import(database_url):
     with portal_behind_nginx(database_url, PROXY_COUNT="1") as (_, nginx, _):
         visitor = Visitor(nginx, "127.0.0.2")
@@ -98,6 +121,7 @@ def test_nginx_stops_large_bodies_except_the_admin_import(database_url):
         assert upload.status != 413 and "nginx" not in upload.text, upload.text[:300]
 
 
+@on_sqlite
 def test_confirmation_tokens_never_reach_the_access_log(database_url):
     with portal_behind_nginx(database_url, "203.0.113.7", PROXY_COUNT="1") as (app, nginx, sink):
         visitor = Visitor(nginx, "127.0.0.2")
