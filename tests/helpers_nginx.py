@@ -25,10 +25,9 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from tests.helpers import csrf_token, free_port
-from tests.helpers_browser import portal_with_mail, stop, wait_for_port
+from tests.helpers_browser import PROJECT_ROOT, portal_with_mail, stop, wait_for_port
 from tests.helpers_mta import require
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SITE = PROJECT_ROOT / "contrib" / "nginx" / "delist-portal.conf"
 HOST = "delist.example.net"  # the site file's server_name
 

@@ -8,11 +8,9 @@ import pty
 import select
 import subprocess
 import sys
-from pathlib import Path
 
 from tests.helpers import BASE_CONFIG
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers_browser import PROJECT_ROOT
 
 
 def cli_env(database_url: str) -> dict[str, str]:
