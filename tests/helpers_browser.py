@@ -95,29 +95,41 @@ def gunicorn_server(
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_for_port(port, process, log)
+        wait_for_port(port, process, log)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()  # reap it, or its Popen warns that it is still running
+        stop(process)
         log.unlink(missing_ok=True)
 
 
-def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+def stop(process: subprocess.Popen) -> None:
+    """End a server process started by a test, and reap it."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()  # reap it, or its Popen warns that it is still running
+
+
+def wait_for_port(
+    port: int, process: subprocess.Popen, log: Path, name: str = "gunicorn", timeout: float = 30
+) -> None:
+    """Wait until `process` listens on 127.0.0.1:`port`; fail with the end of its `log`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"{name} did not start:\n{_tail(log)}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not listen within {timeout} s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"{name} did not listen within {timeout} s:\n{_tail(log)}")
+
+
+def _tail(log: Path) -> str:
+    return log.read_text()[-3000:] if log.exists() else "(no log)"
 
 
 @contextmanager

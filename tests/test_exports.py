@@ -114,3 +114,14 @@ def test_cli_export_to_standard_output(runner):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("network,reason,source,listed_at,removal_effective_at\n")
     assert "203.0.113.7/32,Spam,manual," in result.stdout
+
+
+@pytest.mark.parametrize("fmt", exports.FORMATS)
+def test_an_export_tells_its_progress_function_how_many_listings_it_wrote(
+    app, listed, tmp_path, monkeypatch, fmt
+):
+    monkeypatch.setattr(exports, "PROGRESS_STEP", 3)
+    steps: list[int] = []
+    counts = exports.export(fmt, tmp_path / "out", T0, app.config, steps.append)
+    assert steps == [3, 1]  # every 3 listings, then the rest
+    assert sum(steps) == counts[4] + counts[6] == 4

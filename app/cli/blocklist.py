@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -9,10 +12,11 @@ import click
 from flask import current_app
 
 from app.cli.common import CommandGroup, InputError, cli_actor, lifetime_options, parsed_network
+from app.cli.progress import Bar, progress_bar
 from app.core.clock import utcnow
 from app.core.errors import Invalid
 from app.extensions import db
-from app.listing import blocklist, exports, importer, lifetimes
+from app.listing import blocklist, exports, importer, lifetimes, totals
 from app.listing.addresses import AddressError, parse_address
 from app.models import Listing
 
@@ -107,20 +111,43 @@ def import_command(
     """Import addresses and ranges: a plain list (one per line, # comments) or a CSV
     with a `network` column (and optional `reason`, `notes`, `expires_in`). Bad lines are
     reported and skipped; the rest goes in as one transaction."""
-    report = importer.import_listings(
-        importer.read_entries(importer.decode(file.read())),
-        reason=reason,
-        actor=cli_actor(),
-        now=utcnow(),
-        clock=utcnow,
-        lifetime=lifetimes.Asked(expires_in, permanent),
-    )
+    data = file.read()
+    with progress_bar("Importing", _line_count(data), "lines") as progress:
+        report = importer.import_listings(
+            _advancing(importer.read_entries(importer.decode(data)), progress),
+            reason=reason,
+            actor=cli_actor(),
+            now=utcnow(),
+            clock=utcnow,
+            lifetime=lifetimes.Asked(expires_in, permanent),
+        )
     db.session.commit()
     importer.refresh_statistics_if_needed(report)
     db.session.commit()
     for line_no, text, why in report.rejected:
         click.echo(f"line {line_no}: {text}: {why}", err=True)
     click.echo(report.summary())
+
+
+def _line_count(data: bytes) -> int:
+    """Lines in a file, ended by LF, CRLF or a lone CR (importer.decode reads all three)."""
+    return max(data.count(b"\n"), data.count(b"\r")) + (not data.endswith((b"\n", b"\r")))
+
+
+LINES_PER_STEP = 1000
+
+
+def _advancing(entries: Iterable[importer.Entry], bar: Bar | None) -> Iterator[importer.Entry]:
+    """The entries, moving the bar on every LINES_PER_STEP lines; at the last, the bar ends
+    (writing the rows and the audit's log line come after)."""
+    done = 0
+    for entry in entries:
+        if bar is not None and entry.line_no - done >= LINES_PER_STEP:
+            bar(entry.line_no - done)
+            done = entry.line_no
+        yield entry
+    if bar is not None:
+        bar.finish()
 
 
 @blocklist_cli.command("export")
@@ -139,16 +166,27 @@ def export_command(fmt: str, output: str) -> None:
     (ip6trie) to OUTPUT.ip6.
     """
     now = utcnow()
-    if output == "-":
-        if fmt == "rbldnsd":
-            raise InputError("--format rbldnsd writes two files: give --output FILE")
-        counts = exports.write(fmt, click.open_file("-", "w"), now, current_app.config)
-        where = "standard output"
-    else:
-        path = Path(output)
-        try:
-            counts = exports.export(fmt, path, now, current_app.config)
-        except OSError as exc:
-            raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
-        where = f"{path} and {exports.ip6_path(path)}" if fmt == "rbldnsd" else str(path)
+    if output == "-" and fmt == "rbldnsd":
+        raise InputError("--format rbldnsd writes two files: give --output FILE")
+    # Listings written to the terminal itself would run through the bar.
+    shown = output != "-" or not sys.stdout.isatty()
+    with progress_bar("Exporting", totals.unfinalised(), "listings", shown=shown) as progress:
+        counts, where = _export(fmt, output, now, progress)
     click.echo(f"exported {counts[4]} IPv4 and {counts[6]} IPv6 listings to {where}", err=True)
+
+
+def _export(
+    fmt: str, output: str, now: datetime, progress: Bar | None
+) -> tuple[dict[int, int], str]:
+    """Write the export; the counts per IP version and where they went."""
+    config = current_app.config
+    if output == "-":
+        return exports.write(
+            fmt, click.open_file("-", "w"), now, config, progress
+        ), "standard output"
+    path = Path(output)
+    try:
+        counts = exports.export(fmt, path, now, config, progress)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+    return counts, f"{path} and {exports.ip6_path(path)}" if fmt == "rbldnsd" else str(path)

@@ -1,18 +1,22 @@
 """Exports of the active list for mail servers: rbldnsd datasets, a Postfix cidr table, CSV.
 
 Files are written to a temporary file beside the target and renamed over it, so a
-reader (rbldnsd re-reading on mtime, Postfix, a cron job) never sees half a file.
+reader (rbldnsd re-reading on mtime, Postfix, a cron job) never sees half a file. A
+`progress` function, when given, is told how many listings have been written as they go
+(the command line draws its bar with it).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+
+import sqlalchemy as sa
 
 from app.core import csv_text
 from app.listing import blocklist
@@ -22,6 +26,25 @@ from app.models import Listing
 FORMATS = ("csv", "rbldnsd", "postfix-cidr")
 # RFC 5782 section 5: a DNSBL lists these test addresses (and never 127.0.0.1).
 RFC5782_TEST_ENTRIES = {4: "127.0.0.2", 6: "::ffff:7f00:2"}
+PROGRESS_STEP = 1000  # listings per call of `progress`: a call per row would slow a big export
+
+Progress = Callable[[int], None]
+
+
+def _listings(
+    now: datetime, *extra: sa.SQLColumnExpression[Any], progress: Progress | None = None
+) -> Iterator[sa.Row]:
+    """blocklist.active_listings, telling `progress` every PROGRESS_STEP rows and at the end."""
+    rows = blocklist.active_listings(now, *extra)
+    if progress is None:
+        yield from rows
+        return
+    done = 0
+    for done, row in enumerate(rows, start=1):
+        yield row
+        if done % PROGRESS_STEP == 0:
+            progress(PROGRESS_STEP)
+    progress(done % PROGRESS_STEP)
 
 
 @contextmanager
@@ -52,32 +75,38 @@ def atomic_writer(path: Path) -> Iterator[IO[str]]:
 CSV_HEADER = ("network", "reason", "source", "listed_at", "removal_effective_at")
 
 
-def _csv_rows(now: datetime, counts: dict[int, int]) -> Iterator[tuple[str, ...]]:
+def _csv_rows(
+    now: datetime, counts: dict[int, int], progress: Progress | None
+) -> Iterator[tuple[str, ...]]:
     columns = (Listing.reason, Listing.source, Listing.listed_at)
-    for row in blocklist.active_listings(now, *columns):
+    for row in _listings(now, *columns, progress=progress):
         removal = row.removal_effective_at.isoformat() if row.removal_effective_at else ""
         counts[row.version] += 1
         yield (row.network, row.reason, row.source, row.listed_at.isoformat(), removal)
 
 
-def csv_chunks(now: datetime, counts: dict[int, int] | None = None) -> Iterator[str]:
+def csv_chunks(
+    now: datetime, counts: dict[int, int] | None = None, progress: Progress | None = None
+) -> Iterator[str]:
     """The active list as CSV text, in chunks (for streaming); `counts` counts per IP version."""
     counts = counts if counts is not None else {4: 0, 6: 0}
-    return csv_text.csv_chunks(CSV_HEADER, _csv_rows(now, counts))
+    return csv_text.csv_chunks(CSV_HEADER, _csv_rows(now, counts, progress))
 
 
-def write_csv(out: IO[str], now: datetime) -> dict[int, int]:
+def write_csv(out: IO[str], now: datetime, progress: Progress | None = None) -> dict[int, int]:
     counts = {4: 0, 6: 0}
-    for chunk in csv_chunks(now, counts):
+    for chunk in csv_chunks(now, counts, progress):
         out.write(chunk)
     return counts
 
 
-def write_postfix_cidr(out: IO[str], now: datetime, config: Mapping[str, Any]) -> dict[int, int]:
+def write_postfix_cidr(
+    out: IO[str], now: datetime, config: Mapping[str, Any], progress: Progress | None = None
+) -> dict[int, int]:
     """A check_client_access cidr: table; a range's reply names the range."""
     counts = {4: 0, 6: 0}
     out.write(f"# Blocked senders, exported {now.isoformat()}\n")
-    for network, version, *_ in blocklist.active_listings(now):
+    for network, version, *_ in _listings(now, progress=progress):
         address, _, prefix_len = network.partition("/")
         single = int(prefix_len) == (32 if version == 4 else 128)
         out.write(f"{network}\t{reject_reply(config, address if single else network)}\n")
@@ -93,13 +122,17 @@ def _rbldnsd_header(out: IO[str], now: datetime, config: Mapping[str, Any], vers
 
 
 def write_rbldnsd(
-    ip4: IO[str], ip6: IO[str], now: datetime, config: Mapping[str, Any]
+    ip4: IO[str],
+    ip6: IO[str],
+    now: datetime,
+    config: Mapping[str, Any],
+    progress: Progress | None = None,
 ) -> dict[int, int]:
     """ip4set lines to `ip4` and ip6trie lines to `ip6`, both answering 127.0.0.2."""
     counts = {4: 0, 6: 0}
     _rbldnsd_header(ip4, now, config, 4)
     _rbldnsd_header(ip6, now, config, 6)
-    for network, version, *_ in blocklist.active_listings(now):
+    for network, version, *_ in _listings(now, progress=progress):
         (ip4 if version == 4 else ip6).write(network + "\n")
         counts[version] += 1
     return counts
@@ -110,17 +143,29 @@ def ip6_path(path: Path) -> Path:
     return path.with_name(path.name + ".ip6")
 
 
-def write(fmt: str, out: IO[str], now: datetime, config: Mapping[str, Any]) -> dict[int, int]:
+def write(
+    fmt: str,
+    out: IO[str],
+    now: datetime,
+    config: Mapping[str, Any],
+    progress: Progress | None = None,
+) -> dict[int, int]:
     """Write a single-file format (csv or postfix-cidr) to an open stream."""
     if fmt == "csv":
-        return write_csv(out, now)
-    return write_postfix_cidr(out, now, config)
+        return write_csv(out, now, progress)
+    return write_postfix_cidr(out, now, config, progress)
 
 
-def export(fmt: str, output: Path, now: datetime, config: Mapping[str, Any]) -> dict[int, int]:
+def export(
+    fmt: str,
+    output: Path,
+    now: datetime,
+    config: Mapping[str, Any],
+    progress: Progress | None = None,
+) -> dict[int, int]:
     """Write the active list in `fmt` to `output` (rbldnsd: also output + ".ip6")."""
     if fmt == "rbldnsd":
         with atomic_writer(output) as ip4, atomic_writer(ip6_path(output)) as ip6:
-            return write_rbldnsd(ip4, ip6, now, config)
+            return write_rbldnsd(ip4, ip6, now, config, progress)
     with atomic_writer(output) as out:
-        return write(fmt, out, now, config)
+        return write(fmt, out, now, config, progress)

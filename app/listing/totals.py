@@ -22,7 +22,7 @@ def unfinalised() -> int:
         total = db.session.execute(
             sa.select(sa.func.count()).select_from(Listing).where(Listing.removed_at.is_(None))
         ).scalar_one()
-    return total
+    return int(total)  # PostgreSQL's sum() of the changes makes the total a Decimal
 
 
 def fold_changes() -> None:
