@@ -279,3 +279,13 @@ def test_check_passes_against_a_running_policy_server(app, server):
     assert result.output == (
         f"policy service at 127.0.0.1:{server.port}: 127.0.0.2 refused, 127.0.0.1 let through: OK\n"
     )
+
+
+def test_a_change_is_logged_once_though_read_again_within_the_overlap(app, server, caplog):
+    caplog.set_level(logging.INFO, logger="delist.policy")
+    with app.app_context():
+        add("198.51.100.9")
+    for _ in range(3):  # each refresh reads the last REFRESH_OVERLAP again
+        server.refresh_once()
+    refreshed = [r.getMessage() for r in caplog.records if "index refreshed" in r.getMessage()]
+    assert refreshed == ["index refreshed: 1 changed listings"]
