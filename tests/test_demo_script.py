@@ -3,6 +3,7 @@ starts, one demo per instance folder, a quiet stop on Ctrl-C or SIGTERM, and the
 to the user who runs it. The programs it starts are stand-ins (tests/helpers_demo.py)."""
 
 import os
+import re
 import signal
 import socket
 import stat
@@ -158,3 +159,20 @@ def test_a_key_left_readable_by_an_earlier_demo_is_closed_and_kept(checkout, sta
     assert mode(instance / "demo-secret-key") == 0o600
     assert (instance / "demo-secret-key").read_text() == "k" * 64 + "\n"
     assert mode(instance / "demo.env") == 0o600
+
+
+def test_the_readme_names_every_port_of_the_demo_with_its_default():
+    script = (config.PROJECT_ROOT / "scripts" / "run-demo").read_text()
+    readme = (config.PROJECT_ROOT / "README.md").read_text()
+    ports = re.findall(r'^(\w*PORT)="\$\{\1:-(\d+)\}"$', script, re.MULTILINE)
+    assert {name for name, _ in ports} == {"PORT", "POLICY_PORT", "MAIL_SINK_PORT"}
+    for name, default in ports:
+        assert f"| `{name}` | `{default}` |" in readme
+
+
+def test_the_readme_loads_the_demo_settings_before_the_commands_that_need_them():
+    readme = (config.PROJECT_ROOT / "README.md").read_text()
+    demo = readme[readme.index("## The two commands") : readme.index("## How it works")]
+    loaded = demo.index("set -a; . instance/demo.env; set +a")
+    assert loaded < demo.index("flask --app wsgi operator create")
+    assert loaded < demo.index("flask --app wsgi blocklist check")
