@@ -69,7 +69,10 @@ def run_sink(host: str, port: int, folder: str) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    # The kernel may hand a signal to the SMTP thread, and Python runs the handler only when
+    # the main thread runs: a wait without an end could then miss SIGTERM forever.
+    while not stop.wait(0.5):
+        pass
     controller.stop()
 
 
