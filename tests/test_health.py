@@ -3,6 +3,7 @@
 import os
 
 import pytest
+import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from app import create_app
@@ -45,6 +46,15 @@ def test_a_database_one_migration_behind_is_named_and_the_portal_keeps_answering
         with app.app_context():
             upgrade()
     assert probe(app, "/readyz").status_code == 200
+
+
+def test_a_database_newer_than_the_code_is_named(app):
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+        db.session.commit()
+    response = probe(app, "/readyz")
+    assert response.status_code == 503
+    assert response.json["failing"]["database"].startswith("schema at migration 9999, newer")
 
 
 def test_a_database_without_a_schema_is_not_ready(tmp_path):

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 from flask import Flask
 from limits.storage import Storage, storage_from_string
 
@@ -55,7 +57,7 @@ def database_problem(app: Flask) -> str | None:
 def _known(script: ScriptDirectory, revision: str) -> bool:
     try:
         return script.get_revision(revision) is not None
-    except Exception:  # alembic's ResolutionError and kin: a revision this code lacks
+    except (RevisionError, CommandError):  # a revision this code does not have
         return False
 
 
