@@ -48,11 +48,21 @@ def test_a_database_one_migration_behind_is_named_and_the_portal_keeps_answering
     assert probe(app, "/readyz").status_code == 200
 
 
-def test_a_database_newer_than_the_code_is_named(app):
+def stamp(app, revision: str) -> str:
+    """Set the schema's recorded migration; return the one it had."""
     with app.app_context():
-        db.session.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+        was = db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
+        db.session.execute(sa.text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
         db.session.commit()
-    response = probe(app, "/readyz")
+    return was
+
+
+def test_a_database_newer_than_the_code_is_named(app):
+    was = stamp(app, "9999")
+    try:
+        response = probe(app, "/readyz")
+    finally:
+        stamp(app, was)  # the PostgreSQL database serves the next tests
     assert response.status_code == 503
     assert response.json["failing"]["database"].startswith("schema at migration 9999, newer")
 
