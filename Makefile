@@ -11,11 +11,16 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: install run test lint typecheck format messages bench mutation clean
 
+# setuptools boxes a note for package authors into every editable install ("Editable
+# installation. Please be careful with folders in your working directory..."), which pip
+# shows since version 25; it asks nothing of whoever runs `make`. Only that note is silenced.
+PIP_INSTALL := PYTHONWARNINGS='ignore:Editable installation' $(BIN)/pip install --quiet
+
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(PIP_INSTALL) --upgrade pip
+	$(PIP_INSTALL) -e '.[dev]'
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
@@ -26,8 +31,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	touch $@
 
+# exec: make's own child is the demo, which ends with status 0 on Ctrl-C, so make prints no
+# error (a shell between them would report the interrupt).
 run: install
-	scripts/run-demo
+	@exec scripts/run-demo
 
 test: install
 	@scripts/install-test-tools || echo "Postfix/rbldnsd/Chromium missing: their end-to-end tests will be skipped"

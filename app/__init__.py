@@ -76,11 +76,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.api import bp as api_bp
+    from app.health import bp as health_bp
     from app.portal import bp as portal_bp
 
     app.register_blueprint(portal_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(health_bp)
     if app.config.get("DEV_MAILBOX_DIR"):
         from app.mail.devmail import bp as devmail_bp
 

@@ -17,6 +17,7 @@ from app.accounts import api_keys
 from app.core.actor import Actor
 from app.extensions import db
 from tests.helpers import BASE_CONFIG, T0, SmtpSink, free_port
+from tests.helpers_database import server_engine
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -57,9 +58,9 @@ def postgresql_url() -> str:
     """A new PostgreSQL database for this run, built by the migrations, dropped at the end."""
     if not TEST_DATABASE_URL:
         pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
-    server = sa.make_url(TEST_DATABASE_URL).set(drivername="postgresql+psycopg")
+    admin = server_engine(TEST_DATABASE_URL)  # creates the database it names when missing
+    server = admin.url
     name = f"delist_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = server.set(database=name).render_as_string(hide_password=False)

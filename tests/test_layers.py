@@ -35,6 +35,7 @@ ALLOWED = {
     "app.admin": (*EDGE_MAY_USE, "app.admin"),
     "app.api": (*EDGE_MAY_USE, "app.api"),
     "app.cli": (*EDGE_MAY_USE, "app.cli"),
+    "app.health": (*BASE, "app.core", "app.web", "app.health"),
 }
 
 

@@ -51,22 +51,23 @@ def list_address(app, text):
     "app_overrides", [{"DELIST_DELAY_SECONDS": 0, "POLICY_REFRESH_SECONDS": 1}]
 )
 def test_postfix_refuses_a_listed_sender_until_it_delists_itself(app, client, smtp_sink, request):
-    list_address(app, "127.0.0.2")
+    # Not 127.0.0.2: RFC 5782's test entry, refused whatever the list holds.
+    list_address(app, "127.0.0.4")
     # The index is loaded at start; a listing added now arrives with the next refresh.
     server = request.getfixturevalue("policy_server")
     server.refresh_once()
     mta = request.getfixturevalue("postfix")
 
-    refused = swaks(mta.smtp_port, "127.0.0.2")
+    refused = swaks(mta.smtp_port, "127.0.0.4")
     assert (
-        "550 5.7.606 <unknown[127.0.0.2]>: Client host rejected: Access denied, banned sending "
-        "IP [127.0.0.2]. To request removal from this list please visit "
+        "550 5.7.606 <unknown[127.0.0.4]>: Client host rejected: Access denied, banned sending "
+        "IP [127.0.0.4]. To request removal from this list please visit "
         "https://delist.example.test/ and follow the directions." in refused
     ), refused
     assert "250 2.1.5 Ok" in swaks(mta.smtp_port, "127.0.0.3")
 
     # The sender delists itself through the portal (delay 0).
-    submitted = submit_form(client, "postmaster@example.org", "127.0.0.2")
+    submitted = submit_form(client, "postmaster@example.org", "127.0.0.4")
     assert "Check your inbox" in submitted.text, submitted.text
     with app.app_context():
         report = worker.run_once(utcnow())
@@ -79,10 +80,10 @@ def test_postfix_refuses_a_listed_sender_until_it_delists_itself(app, client, sm
 
     # Accepted within the refresh interval (plus the time one swaks run takes).
     refresh = app.config["POLICY_REFRESH_SECONDS"]
-    while "250 2.1.5 Ok" not in (transcript := swaks(mta.smtp_port, "127.0.0.2")):
+    while "250 2.1.5 Ok" not in (transcript := swaks(mta.smtp_port, "127.0.0.4")):
         assert time.monotonic() - delisted < refresh + 3, f"still refused:\n{transcript}"
         time.sleep(0.2)
-    assert "NOQUEUE: reject: RCPT from unknown[127.0.0.2]: 550 5.7.606" in mta.log()
+    assert "NOQUEUE: reject: RCPT from unknown[127.0.0.4]: 550 5.7.606" in mta.log()
 
 
 def test_rbldnsd_serves_the_exported_zone(app):

@@ -15,6 +15,7 @@ from app.listing import blocklist
 from app.listing.addresses import parse_network
 from app.policy import index as policy_index
 from app.policy import server as policy
+from app.policy.check import policy_request
 from app.policy.index import ListIndex
 from tests.helpers import T0, running_policy_server
 
@@ -25,19 +26,9 @@ REJECT = (
 
 
 def request(address: str, **extra) -> bytes:
-    attributes = {
-        "request": "smtpd_access_policy",
-        "protocol_state": "RCPT",
-        "protocol_name": "ESMTP",
-        "client_address": address,
-        "client_name": "unknown",
-        "helo_name": "mail.example.org",
-        "sender": "someone@example.org",
-        "recipient": "user@example.test",
-        "instance": "123.456.7",
-        **extra,
-    }
-    return "".join(f"{k}={v}\n" for k, v in attributes.items()).encode() + b"\n"
+    """What Postfix sends, with the attributes a real smtpd adds."""
+    defaults = {"helo_name": "mail.example.org", "instance": "123.456.7"}
+    return policy_request(address, **{**defaults, **extra})
 
 
 class TestListIndex:
@@ -287,3 +278,38 @@ def test_random_garbage_never_takes_the_server_down(server):
                 pass  # the server may close a connection it cannot make sense of
     with connect(server) as sock:
         assert ask(sock, request("203.0.113.7")) == REJECT % b"203.0.113.7"
+
+
+def test_rfc5782_test_addresses_get_their_fixed_answers_whatever_the_list_holds(server):
+    # The list holds neither: 127.0.0.2 is refused all the same.
+    with connect(server) as sock:
+        assert ask(sock, request("127.0.0.2")) == REJECT % b"127.0.0.2"
+        assert ask(sock, request("::ffff:7f00:2")) == REJECT % b"127.0.0.2"
+        assert ask(sock, request("127.0.0.1")) == b"action=DUNNO\n\n"
+    # A range holding 127.0.0.1 (no path lists one; a copy could be wrong): still let through.
+    loopback = ipaddress.ip_network("127.0.0.0/8")
+    server.service.snapshot.index.put(999, (4, 8, int(loopback.network_address)), None)
+    with connect(server) as sock:
+        assert ask(sock, request("127.0.0.3")) == REJECT % b"127.0.0.3"  # the range is in force
+        assert ask(sock, request("127.0.0.1")) == b"action=DUNNO\n\n"
+        assert ask(sock, request("::ffff:7f00:1")) == b"action=DUNNO\n\n"
+
+
+def test_check_passes_against_a_running_policy_server(app, server):
+    result = app.test_cli_runner().invoke(
+        args=["policy-server", "--check", f"127.0.0.1:{server.port}"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        f"policy service at 127.0.0.1:{server.port}: 127.0.0.2 refused, 127.0.0.1 let through: OK\n"
+    )
+
+
+def test_a_change_is_logged_once_though_read_again_within_the_overlap(app, server, caplog):
+    caplog.set_level(logging.INFO, logger="delist.policy")
+    with app.app_context():
+        add("198.51.100.9")
+    for _ in range(3):  # each refresh reads the last REFRESH_OVERLAP again
+        server.refresh_once()
+    refreshed = [r.getMessage() for r in caplog.records if "index refreshed" in r.getMessage()]
+    assert refreshed == ["index refreshed: 1 changed listings"]

@@ -68,11 +68,20 @@ def mail_sink_command(listen: str, mailbox: str | None) -> None:
 
 @click.command("policy-server")
 @click.option("--listen", default="127.0.0.1:10040", show_default=True, help="HOST:PORT")
+@click.option(
+    "--check",
+    metavar="HOST:PORT",
+    default=None,
+    help="Instead of serving, ask the service there RFC 5782's test questions; exit 0 if right.",
+)
 @with_appcontext
-def policy_server_command(listen: str) -> None:
+def policy_server_command(listen: str, check: str | None) -> None:
     """Answer Postfix policy requests (check_policy_service) from an in-memory index."""
     from app.policy.server import PolicyServer
 
+    if check is not None:
+        check_policy_service(check)
+        return
     host, port = host_port(listen, "--listen")
     # The app itself, for the server's threads; Flask types current_app as the app, not its proxy.
     server = PolicyServer(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
@@ -82,3 +91,18 @@ def policy_server_command(listen: str) -> None:
         server.run()
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {listen}: {exc.strerror}") from None
+
+
+def check_policy_service(address: str) -> None:
+    """One line either way; exit 1 when an answer is wrong or nothing answers."""
+    from app.policy.check import problem
+    from app.policy.rfc5782 import ALWAYS_LISTED, NEVER_LISTED_ADDRESS
+
+    host, port = host_port(address, "--check")
+    wrong = problem(host, port)
+    if wrong is not None:
+        raise click.ClickException(f"policy service at {address}: {wrong}")
+    click.echo(
+        f"policy service at {address}: {ALWAYS_LISTED} refused, "
+        f"{NEVER_LISTED_ADDRESS} let through: OK"
+    )

@@ -5,6 +5,7 @@ Enabled only when DEV_MAILBOX_DIR is set; never in production.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -59,13 +60,19 @@ class MailboxHandler:
 def run_sink(host: str, port: int, folder: str) -> None:
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
+    # aiosmtpd logs every SMTP command, and its own start-up probe ("EOF received",
+    # "Connection lost"), at INFO: the summary printed per message is what a reader needs.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     controller = Controller(MailboxHandler(path), hostname=host, port=port)
     controller.start()
     print(f"mail sink listening on {host}:{port}, keeping mail in {path}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    # The kernel may hand a signal to the SMTP thread, and Python runs the handler only when
+    # the main thread runs: a wait without an end could then miss SIGTERM forever.
+    while not stop.wait(0.5):
+        pass
     controller.stop()
 
 

@@ -40,27 +40,32 @@ class ListIndex:
     def __len__(self) -> int:
         return sum(len(t) for tables in self._tables.values() for t in tables.values())
 
-    def put(self, listing_id: int, key: Key, ends_at: float | None) -> None:
+    def put(self, listing_id: int, key: Key, ends_at: float | None) -> bool:
+        """Hold `listing_id` for `key` until `ends_at`; whether that changed anything."""
         version, prefix_len, start = key
         with self._lock:
             table = self._tables[version].get(prefix_len)
             if table is None:
                 table = self._tables[version][prefix_len] = {}
                 self._prefixes[version] = tuple(sorted(self._tables[version], reverse=True))
+            changed = table.get(start) != listing_id or self._ends_at.get(key) != ends_at
             table[start] = listing_id
             if ends_at is None:
                 self._ends_at.pop(key, None)
             else:
                 self._ends_at[key] = ends_at
+            return changed
 
-    def discard(self, listing_id: int, key: Key) -> None:
-        """Remove the entry for `key` if it still belongs to `listing_id`."""
+    def discard(self, listing_id: int, key: Key) -> bool:
+        """Remove the entry for `key` if it still belongs to `listing_id`; whether it did."""
         version, prefix_len, start = key
         with self._lock:
             table = self._tables[version].get(prefix_len)
             if table is not None and table.get(start) == listing_id:
                 del table[start]
                 self._ends_at.pop(key, None)
+                return True
+            return False
 
     def lookup(
         self, address: ipaddress.IPv4Address | ipaddress.IPv6Address, now: float
@@ -86,15 +91,15 @@ def _key(row: sa.Row[Any]) -> Key:
 
 
 def _apply(index: ListIndex, rows: Iterable) -> int:
-    count = 0
+    """Put or drop each row; return how many changed the index (a row read again is none)."""
+    changed = 0
     for row in rows:
         if row.removed_at is None:
             ends_at = listing_ends_at(row)
-            index.put(row.id, _key(row), ends_at.timestamp() if ends_at else None)
+            changed += index.put(row.id, _key(row), ends_at.timestamp() if ends_at else None)
         else:
-            index.discard(row.id, _key(row))
-        count += 1
-    return count
+            changed += index.discard(row.id, _key(row))
+    return changed
 
 
 COLUMNS = (Listing.id, Listing.version, Listing.prefix_len, Listing.net_start, *END_COLUMNS)
@@ -120,7 +125,10 @@ def build(now: datetime) -> Snapshot:
 
 
 def refresh(snapshot: Snapshot, now: datetime) -> int:
-    """Apply listings changed since the last checkpoint; return how many rows were read."""
+    """Apply listings changed since the last checkpoint; return how many changed the index.
+
+    Each refresh reads REFRESH_OVERLAP back, so a change is read again for a while: only
+    the first reading counts."""
     rows = db.session.execute(
         sa.select(*COLUMNS)
         .where(Listing.changed_at >= snapshot.checkpoint)

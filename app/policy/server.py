@@ -1,7 +1,8 @@
 """Postfix SMTP access policy delegation server, answering from the in-memory index.
 
 Protocol: `name=value` lines ended by an empty line; one `action=...` line and
-an empty line back; many requests per connection (Postfix keeps it open).
+an empty line back; many requests per connection (Postfix keeps it open). RFC 5782's test
+addresses get their fixed answers whatever the list holds (app.policy.rfc5782).
 
 Connections and their limits: app.policy.connections.
 """
@@ -22,6 +23,7 @@ from app.core.clock import utcnow
 from app.listing.addresses import unmapped
 from app.listing.rejection import reject_reply
 from app.policy import index as policy_index
+from app.policy import rfc5782
 from app.policy.connections import ACCEPT_BACKLOG, Connections
 
 log = logging.getLogger("delist.policy")
@@ -60,7 +62,10 @@ class PolicyService:
             address = unmapped(ipaddress.ip_address(raw.decode("ascii")))
         except (UnicodeDecodeError, ValueError):
             return DUNNO  # "unknown" or empty: nothing to look up
-        if self.snapshot.index.lookup(address, time.time()) is None:
+        listed = rfc5782.fixed_answer(address)
+        if listed is None:
+            listed = self.snapshot.index.lookup(address, time.time()) is not None
+        if not listed:
             return DUNNO
         self.rejected += 1
         return self.reject(str(address))
