@@ -34,7 +34,8 @@ def test_each_report_is_answered_in_its_place_and_the_good_ones_are_recorded(app
     assert response.status_code == 200
     results = valid(client, response, "BatchAnswer")["results"]
     assert [r["status"] for r in results] == [201, 422, 200, 400, 400, 201]
-    assert results[0]["listing"]["hits"] == 1 and results[2]["listing"]["hits"] == 2
+    # Each answer shows its listing as the whole batch left it.
+    assert results[0]["listing"] == results[2]["listing"] and results[0]["listing"]["hits"] == 2
     assert (
         results[1]["error"]["field"] == "network" and "too wide" in (results[1]["error"]["message"])
     ), results[1]
@@ -48,17 +49,23 @@ def test_each_report_is_answered_in_its_place_and_the_good_ones_are_recorded(app
     with app.app_context():
         listed = db.session.execute(sa.select(Listing.network, Listing.hit_count)).all()
         assert sorted(map(tuple, listed)) == [(PUBLIC, 2), (f"{OTHER}/32", 1)]
-        texts = db.session.scalars(sa.select(ListingEvidence.text).order_by(ListingEvidence.id))
-        assert list(texts) == ["one", "two", None]
+        texts = db.session.execute(
+            sa.select(Listing.network, ListingEvidence.text)
+            .join(Listing, Listing.id == ListingEvidence.listing_id)
+            .order_by(ListingEvidence.id)
+        ).all()
+        assert sorted(map(tuple, texts), key=str) == sorted(
+            [(PUBLIC, "one"), (PUBLIC, "two"), (f"{OTHER}/32", None)], key=str
+        )
         events = db.session.execute(
             sa.select(AuditEvent.action, AuditEvent.actor)
             .where(AuditEvent.action.like("listing.%"))
             .order_by(AuditEvent.id)
         ).all()
-        assert [tuple(event) for event in events] == [
+        assert sorted(tuple(event) for event in events) == [
+            ("listing.added", "apikey:trap-feed"),
             ("listing.added", "apikey:trap-feed"),
             ("listing.hit", "apikey:trap-feed"),
-            ("listing.added", "apikey:trap-feed"),
         ]
 
 
@@ -110,3 +117,22 @@ def test_batches_at_once_list_each_network_once_and_count_every_report(app, keys
     with app.app_context():
         counts = db.session.scalars(sa.select(Listing.hit_count)).all()
         assert len(counts) == 20 and set(counts) == {4}
+
+
+def test_many_reports_of_one_network_in_a_batch_count_each_and_keep_the_newest_evidence(
+    app, client, keys
+):
+    reports = [
+        {"network": PUBLIC, "reason": "Spam", "kind": "trap", "evidence": f"hit {n}"}
+        for n in range(30)
+    ]
+    results = valid(client, batch(client, keys["trap-feed"], reports), "BatchAnswer")["results"]
+    assert [r["status"] for r in results] == [201] + [200] * 29
+    assert {r["listing"]["hits"] for r in results} == {30}
+    with app.app_context():
+        kept = db.session.scalars(sa.select(ListingEvidence.text).order_by(ListingEvidence.id))
+        assert list(kept) == [f"hit {n}" for n in range(10, 30)]  # the newest 20
+        hits = db.session.scalar(
+            sa.select(sa.func.count()).where(AuditEvent.action == "listing.hit")
+        )
+        assert hits == 29

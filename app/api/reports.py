@@ -14,9 +14,10 @@ from app.core.actor import Actor
 from app.core.errors import Invalid
 from app.extensions import db
 from app.listing import blocklist, hits
-from app.listing.addresses import AddressError, IPNetwork, parse_network
+from app.listing.addresses import AddressError, parse_network
+from app.listing.blocklist import AddResult
 from app.listing.guard import ListingRefused
-from app.listing.hits import Evidence
+from app.listing.hits import Evidence, Sighting
 from app.listing.lifetimes import DEFAULT, Asked
 from app.models import ListingEvidence
 
@@ -33,14 +34,6 @@ class FieldError(Exception):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
-
-
-@dataclass(frozen=True)
-class Report:
-    network: IPNetwork
-    reason: str
-    evidence: Evidence
-    lifetime: Asked
 
 
 def _text(body: dict[str, Any], field: str, *, required: bool) -> str | None:
@@ -65,7 +58,7 @@ def _lifetime(value: Any) -> Asked:
         raise FieldError("expires_in", str(exc)) from None
 
 
-def parse_report(body: dict[str, Any], *, source: str) -> Report:
+def parse_report(body: dict[str, Any], *, source: str) -> Sighting:
     """The report in `body`, its evidence credited to `source` (the key's name)."""
     unknown = sorted(set(body) - set(FIELDS))
     if unknown:
@@ -86,10 +79,10 @@ def parse_report(body: dict[str, Any], *, source: str) -> Report:
         evidence = Evidence(kind, source=source, text=text or None)
     except Invalid as exc:
         raise FieldError("evidence", str(exc)) from None
-    return Report(network, reason, evidence, _lifetime(body.get("expires_in")))
+    return Sighting(network, reason, evidence, _lifetime(body.get("expires_in")))
 
 
-def parsed_or_error(body: Any, *, source: str) -> Report | FieldError:
+def parsed_or_error(body: Any, *, source: str) -> Sighting | FieldError:
     """The report in `body`, or what is wrong with it."""
     if not isinstance(body, dict):
         return FieldError("report", "must be a JSON object: {network, reason, ...}")
@@ -107,21 +100,26 @@ class Outcome:
     body: dict[str, Any]
 
 
-def _outcome(item: Report | FieldError, actor: Actor, now: datetime) -> Outcome:
-    if isinstance(item, FieldError):
-        return Outcome(400, error_body("invalid_field", str(item), item.field))
-    try:
-        result = hits.report_abuse(
-            item.network, item.reason, item.evidence, actor=actor, now=now, lifetime=item.lifetime
-        )
-    except ListingRefused as exc:  # refused before anything was written
-        return Outcome(422, error_body("refused", str(exc), "network"))
-    # The answer is read before the commit expires the listing.
-    return Outcome(201 if result.created else 200, listing_state(result.listing, now))
+def _outcome(answer: FieldError | AddResult | ListingRefused, now: datetime) -> Outcome:
+    if isinstance(answer, FieldError):
+        return Outcome(400, error_body("invalid_field", str(answer), answer.field))
+    if isinstance(answer, ListingRefused):  # refused before anything was written
+        return Outcome(422, error_body("refused", str(answer), "network"))
+    return Outcome(201 if answer.created else 200, listing_state(answer.listing, now))
+
+
+def _recorded(items: list[Sighting | FieldError], actor: Actor, now: datetime) -> list[Outcome]:
+    sightings = [item for item in items if isinstance(item, Sighting)]
+    results = iter(hits.report_all(sightings, actor=actor, now=now))
+    # Answers are read before the commit expires the listings: each shows its listing as the
+    # whole batch left it.
+    return [
+        _outcome(item if isinstance(item, FieldError) else next(results), now) for item in items
+    ]
 
 
 def record_reports(
-    items: list[Report | FieldError], *, actor: Actor, now: datetime
+    items: list[Sighting | FieldError], *, actor: Actor, now: datetime
 ) -> list[Outcome]:
     """Record every report (a listing, or a hit on it) and commit them together; a wrong or
     refused report is answered in its place and leaves the others standing.
@@ -131,7 +129,7 @@ def record_reports(
     """
     for attempt in (1, 2):
         try:
-            outcomes = [_outcome(item, actor, now) for item in items]
+            outcomes = _recorded(items, actor, now)
             db.session.commit()
             return outcomes
         except sa.exc.IntegrityError:

@@ -62,6 +62,31 @@ def record_for_listings(
         security_log.event(action, actor=actor.name, client=None, request=None, listing=listing_id)
 
 
+def record_many(
+    action: str, *, actor: Actor, now: datetime, events: list[tuple[int, str | None]]
+) -> None:
+    """Add an `action` event for each (listing id, detail) in one INSERT, each logged as
+    `record` logs it (hits reported in a batch)."""
+    db.session.execute(
+        sa.insert(AuditEvent),
+        [
+            {
+                "at": now,
+                "actor": actor.name,
+                "action": action,
+                "listing_id": listing_id,
+                "client_address": actor.client_address,
+                "detail": detail,
+            }
+            for listing_id, detail in events
+        ],
+    )
+    for listing_id, _ in events:
+        security_log.event(
+            action, actor=actor.name, client=actor.client_address, request=None, listing=listing_id
+        )
+
+
 FILTERS = ("actor", "action", "q")  # who (a prefix), what (a prefix), words of the detail
 MAX_FILTER_LENGTH = 254
 CSV_COLUMNS = (

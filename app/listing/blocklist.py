@@ -98,6 +98,22 @@ def is_listed_now(address: IPAddress, now: datetime) -> bool:
     return find_listing(address, now) is not None
 
 
+def unfinalised_listings(keys: Iterable[NetworkKey]) -> dict[NetworkKey, Listing]:
+    """The unfinalised listing (in force or at its end) of each of these networks that has one."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    rows = db.session.scalars(
+        sa.select(Listing).where(
+            sa.tuple_(Listing.version, Listing.prefix_len, Listing.net_start).in_(
+                [(key.version, key.prefix_len, key.net_start) for key in wanted]
+            ),
+            Listing.removed_at.is_(None),
+        )
+    )
+    return {NetworkKey(row.version, row.prefix_len, row.net_start): row for row in rows}
+
+
 def _unfinalised(network: IPNetwork) -> Listing | None:
     return db.session.scalar(
         sa.select(Listing).where(
