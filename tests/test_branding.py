@@ -18,7 +18,7 @@ BRAND = {
 }
 
 
-def portal(tmp_path, **settings):
+def client_with(tmp_path, **settings):
     """An app that touches no listing, with these settings."""
     return create_app(
         {**BASE_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path}/unused.db", **settings}
@@ -33,7 +33,7 @@ def portal(tmp_path, **settings):
     ],
 )
 def test_header_title_and_footer_speak_as_the_operator(tmp_path, headers, title, operator):
-    page = portal(tmp_path, **BRAND).get("/help", headers=headers)
+    page = client_with(tmp_path, **BRAND).get("/help", headers=headers)
     assert f"<title>{'Help' if not headers else 'ヘルプ'} · {title}</title>" in page.text
     assert f'class="brand" href="/">{title}</a>' in page.text
     text = page_text(page)
@@ -44,19 +44,19 @@ def test_header_title_and_footer_speak_as_the_operator(tmp_path, headers, title,
 
 
 def test_without_settings_the_portal_keeps_its_own_name_and_shows_no_contact(tmp_path):
-    client = portal(tmp_path)
+    client = client_with(tmp_path)
     assert "<title>Help · Delist portal</title>" in client.get("/help").text
     assert "<title>ヘルプ · 送信拒否リスト 削除申請</title>" in client.get("/help", headers=JA).text
     assert "mailto:" not in client.get("/help").text
 
 
 def test_japanese_falls_back_to_the_english_setting_before_our_own_name(tmp_path):
-    page = portal(tmp_path, PORTAL_TITLE="Example Mail").get("/help", headers=JA)
+    page = client_with(tmp_path, PORTAL_TITLE="Example Mail").get("/help", headers=JA)
     assert "<title>ヘルプ · Example Mail</title>" in page.text
 
 
 def test_the_help_page_names_the_operator_the_contact_and_the_policy(tmp_path):
-    text = page_text(portal(tmp_path, **BRAND).get("/help", headers=JA))
+    text = page_text(client_with(tmp_path, **BRAND).get("/help", headers=JA))
     assert "このポータルでは、例メール株式会社 の送信拒否リストからアドレスを削除できます。" in text
     assert "postmaster@example.net までメールでお問い合わせください。" in text
     assert "登録基準 に詳しく記載しています。削除は無料です。" in text
@@ -75,7 +75,7 @@ LIFETIMES = {
 
 
 def test_the_policy_page_states_the_lifetimes_and_limits_in_force(tmp_path):
-    text = page_text(portal(tmp_path, **BRAND, **LIFETIMES).get("/policy"))
+    text = page_text(client_with(tmp_path, **BRAND, **LIFETIMES).get("/policy"))
     assert "Example Mail refuses mail from the addresses on this blocked-senders list." in text
     assert "A new listing ends by itself after 10 days." in text
     assert (
@@ -90,7 +90,7 @@ def test_the_policy_page_states_the_lifetimes_and_limits_in_force(tmp_path):
 
 
 def test_the_policy_page_in_japanese_and_without_expiry(tmp_path):
-    client = portal(tmp_path, **{**LIFETIMES, "LISTING_TTL_SECONDS": 0})
+    client = client_with(tmp_path, **{**LIFETIMES, "LISTING_TTL_SECONDS": 0})
     text = page_text(client.get("/policy", headers=JA))
     assert "登録は削除されるまで続き、自動的には終了しません。" in text
     assert "削除は、ボタンを押してから 90 分 後に反映されます。" in text
@@ -126,11 +126,11 @@ def theme(tmp_path):
 def test_a_template_in_the_theme_folder_wins_over_ours(tmp_path, theme):
     (theme / "templates" / "portal" / "_criteria.html").write_text("<p>Only spam traps.</p>")
     (theme / "templates" / "portal" / "_criteria.ja.html").write_text("<p>トラップのみ。</p>")
-    client = portal(tmp_path, THEME_DIR=str(theme))
+    client = client_with(tmp_path, THEME_DIR=str(theme))
     assert "Only spam traps." in client.get("/policy").text
     assert "トラップのみ。" in client.get("/policy", headers=JA).text
     assert "spam traps: addresses that never asked" not in client.get("/policy").text
-    ours = portal(tmp_path).get("/policy").text
+    ours = client_with(tmp_path).get("/policy").text
     assert "spam traps: addresses that never asked" in ours
 
 
@@ -138,7 +138,7 @@ def test_theme_static_files_replace_ours_and_add_the_logo_and_a_stylesheet(tmp_p
     (theme / "static" / "style.css").write_text("body { color: green; }")
     (theme / "static" / "theme.css").write_text(":root { --primary: #006644; }")
     (theme / "static" / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
-    client = portal(tmp_path, THEME_DIR=str(theme), **BRAND)
+    client = client_with(tmp_path, THEME_DIR=str(theme), **BRAND)
     page = client.get("/").text
     assert '<img class="logo" src="/static/logo.svg" alt="">Example Mail delist portal' in page
     assert '<link rel="stylesheet" href="/static/theme.css">' in page
@@ -147,7 +147,7 @@ def test_theme_static_files_replace_ours_and_add_the_logo_and_a_stylesheet(tmp_p
             assert response.status_code == 200 and body in response.data, name
     with client.get("/static/../config.py") as outside:
         assert outside.status_code == 404
-    assert "theme.css" not in portal(tmp_path).get("/").text
+    assert "theme.css" not in client_with(tmp_path).get("/").text
 
 
 @pytest.mark.parametrize(
@@ -161,7 +161,7 @@ def test_theme_static_files_replace_ours_and_add_the_logo_and_a_stylesheet(tmp_p
 )
 def test_bad_branding_settings_stop_the_start_with_the_variable_named(tmp_path, settings, message):
     with pytest.raises(ConfigError, match="invalid configuration") as excinfo:
-        portal(tmp_path, **settings)
+        client_with(tmp_path, **settings)
     assert message in str(excinfo.value)
 
 
