@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from email.utils import parseaddr
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +20,8 @@ from limits import parse as parse_limit
 PROJECT_ROOT = Path(__file__).resolve().parent
 INSTANCE_PATH = PROJECT_ROOT / "instance"
 DEFAULT_DATABASE_PATH = INSTANCE_PATH / "delist.sqlite3"
+DEFAULT_THEME_DIR = INSTANCE_PATH / "theme"
+DEFAULT_PORTAL_TITLE = "Delist portal"
 
 # The longest lifetime a listing can be given (ten years; it fits the database's integer).
 MAX_LIFETIME_SECONDS = 10 * 365 * 86400
@@ -124,6 +126,12 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "ADMIN_IMPORT_MAX_BYTES": (_int, 64 * 1024 * 1024),
     "CHALLENGE_ENABLED": (_bool, True),
     "CHALLENGE_MAX_NUMBER": (_int, 100_000),
+    "PORTAL_TITLE": (_text, None),
+    "PORTAL_TITLE_JA": (_text, None),
+    "OPERATOR_NAME": (_text, None),
+    "OPERATOR_NAME_JA": (_text, None),
+    "CONTACT_EMAIL": (_text, None),
+    "THEME_DIR": (_text, None),
 }
 
 # name -> (lowest, highest) for whole-number settings.
@@ -173,6 +181,9 @@ RATE_LIMIT_SETTINGS = (
 )
 
 REJECT_CODE_RE = re.compile(r"^[45][0-9][0-9]( [45]\.[0-9]{1,3}\.[0-9]{1,3})?$")
+# The operator's names: shown in the header, the footer and every mail, so one short line.
+NAME_SETTINGS = ("PORTAL_TITLE", "PORTAL_TITLE_JA", "OPERATOR_NAME", "OPERATOR_NAME_JA")
+MAX_NAME_LENGTH = 80
 DKIM_SETTINGS = ("DKIM_DOMAIN", "DKIM_SELECTOR", "DKIM_PRIVATE_KEY_FILE")
 # A selector or domain: dot-separated labels of letters, digits and hyphens (RFC 6376, 3.1).
 DKIM_NAME_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
@@ -246,7 +257,27 @@ def validate(config: Mapping[str, Any]) -> list[str]:
     sender = config.get("MAIL_DEFAULT_SENDER")
     if sender and "@" not in parseaddr(sender)[1]:
         errors.append(f"MAIL_DEFAULT_SENDER={sender!r}: must be an email address")
-    return errors + dkim_errors(config)
+    return errors + branding_errors(config) + dkim_errors(config)
+
+
+def branding_errors(config: Mapping[str, Any]) -> list[str]:
+    """The operator's names are one short line each; the contact is an email address; a theme
+    folder that is named exists."""
+    errors = [
+        f"{name}={config[name]!r}: must be one line of at most {MAX_NAME_LENGTH} characters"
+        for name in NAME_SETTINGS
+        if config.get(name)
+        and (len(config[name]) > MAX_NAME_LENGTH or not config[name].isprintable())
+    ]
+    contact = config.get("CONTACT_EMAIL")
+    if contact and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", contact):
+        errors.append(
+            f"CONTACT_EMAIL={contact!r}: must be an email address, e.g. abuse@example.net"
+        )
+    theme = config.get("THEME_DIR")
+    if theme and not Path(theme).is_dir():
+        errors.append(f"THEME_DIR={theme!r}: no such folder")
+    return errors
 
 
 def dkim_errors(config: Mapping[str, Any]) -> list[str]:
@@ -279,7 +310,10 @@ def derived(settings: Mapping[str, Any]) -> dict[str, Any]:
     public_base_url = settings["PUBLIC_BASE_URL"].rstrip("/")
     sender = settings.get("MAIL_DEFAULT_SENDER")
     if not sender:
-        sender = f"Delist portal <no-reply@{urlsplit(public_base_url).hostname or 'localhost'}>"
+        title = settings.get("PORTAL_TITLE") or DEFAULT_PORTAL_TITLE
+        sender = formataddr(
+            (title, f"no-reply@{urlsplit(public_base_url).hostname or 'localhost'}")
+        )
     database_uri = database_uri_for(settings.get("DATABASE_URL"))
     key_file = settings.get("DKIM_PRIVATE_KEY_FILE")
     values: dict[str, Any] = {
@@ -287,6 +321,7 @@ def derived(settings: Mapping[str, Any]) -> dict[str, Any]:
         # Read once at start-up: a key replaced on disk takes effect at the next restart.
         "DKIM_PRIVATE_KEY": Path(key_file).read_bytes() if key_file else None,
         "MAIL_DEFAULT_SENDER": sender,
+        "THEME_DIR": settings.get("THEME_DIR") or str(DEFAULT_THEME_DIR),
         "SQLALCHEMY_DATABASE_URI": database_uri,
         # Flask's defaults exist already (and are weaker), so these are set, not defaulted.
         "SESSION_COOKIE_SECURE": public_base_url.startswith("https://"),

@@ -92,9 +92,11 @@ def register_blueprints(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from app.delisting.sender_view import MailOutcome, SenderStatus
     from app.models import RequestStatus
-    from app.web import formatting
+    from app.web import branding, formatting, theme
 
     formatting.register(app)
+    branding.register(app)
+    theme.register(app)
     # Templates compare states with these, never with string literals.
     app.add_template_global(RequestStatus, "RequestStatus")
     app.add_template_global(SenderStatus, "SenderStatus")

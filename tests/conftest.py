@@ -157,12 +157,17 @@ def browser():
 
 
 @pytest.fixture
-def portal(database_url):
-    """The portal under gunicorn (challenge on), a real SMTP sink, one listing: 203.0.113.7."""
-    from tests.helpers_browser import portal_with_mail
+def portal(database_url, tmp_path):
+    """The portal under gunicorn (challenge on), a real SMTP sink, one listing: 203.0.113.7,
+    speaking as an operator with its own name and logo."""
+    from tests.helpers_browser import branded, portal_with_mail
 
     with portal_with_mail(
-        database_url, "203.0.113.7", CHALLENGE_ENABLED="true", RATELIMIT_ENABLED="false"
+        database_url,
+        "203.0.113.7",
+        branding=branded(tmp_path / "theme"),
+        CHALLENGE_ENABLED="true",
+        RATELIMIT_ENABLED="false",
     ) as running:
         yield running
 

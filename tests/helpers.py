@@ -152,5 +152,7 @@ def run_worker(app):
 
 
 def page_text(response) -> str:
-    """The visible text of a page, with white space folded."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text))
+    """The visible text of a page, with white space folded (inline times stay in their
+    sentence)."""
+    text = re.sub(r"</?time[^>]*>", "", response.text)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text))

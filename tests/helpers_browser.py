@@ -151,18 +151,47 @@ def running_portal(database_url: str, mail_port: int, **settings) -> Iterator[st
         yield url
 
 
+# The operator the browser tests' portal speaks as (the README's screenshots show it).
+BRANDING = {
+    "PORTAL_TITLE": "Example Mail delist portal",
+    "PORTAL_TITLE_JA": "Example Mail 送信拒否リスト 削除申請",
+    "OPERATOR_NAME": "Example Mail",
+    "OPERATOR_NAME_JA": "例メール株式会社",
+    "CONTACT_EMAIL": "postmaster@example.net",
+}
+LOGO = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40">
+<rect width="40" height="40" rx="8" fill="#2da44e"/>
+<rect x="8" y="12" width="24" height="17" rx="2" fill="#fff"/>
+<path d="M8 13 L20 22 L32 13" fill="none" stroke="#2da44e" stroke-width="2.5"/>
+</svg>
+"""
+
+
+def branded(theme: Path) -> dict[str, str]:
+    """The operator's settings, with a theme folder holding a logo."""
+    (theme / "static").mkdir(parents=True, exist_ok=True)
+    (theme / "static" / "logo.svg").write_text(LOGO)
+    return {**BRANDING, "THEME_DIR": str(theme)}
+
+
 @contextmanager
-def portal_with_mail(database_url: str, *listed: str, **settings):
-    """The portal in gunicorn, a real SMTP sink for its mail, and an app to run the worker."""
+def portal_with_mail(
+    database_url: str, *listed: str, branding: dict[str, str] | None = None, **settings
+):
+    """The portal in gunicorn, a real SMTP sink for its mail, and an app to run the worker
+    (both with `branding`, so the mails are signed as the pages are)."""
     from app import create_app
     from app.extensions import db
 
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": database_url, "MAIL_PORT": free_port()})
+    branding = branding or {}
+    app = create_app(
+        {**BASE_CONFIG, "DATABASE_URL": database_url, "MAIL_PORT": free_port(), **branding}
+    )
     add_listings(app, *listed, permanent=True)
     sink = SmtpSink(app.config["MAIL_PORT"])
     sink.start()
     try:
-        with running_portal(database_url, app.config["MAIL_PORT"], **settings) as url:
+        with running_portal(database_url, app.config["MAIL_PORT"], **branding, **settings) as url:
             yield app, url, sink
     finally:
         sink.stop()

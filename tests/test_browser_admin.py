@@ -10,14 +10,17 @@ from app.listing.addresses import parse_address
 from tests.helpers_admin import PASSWORD
 from tests.helpers_browser import (
     DESKTOP,
+    branded,
     portal_with_mail,
     screenshot,
     serious_accessibility_problems,
 )
 
 
-def test_an_operator_works_through_the_main_pages(browser, database_url):
-    with portal_with_mail(database_url, "203.0.113.7", "192.0.2.0/24") as (app, url, _):
+def test_an_operator_works_through_the_main_pages(browser, database_url, tmp_path):
+    listed = ("203.0.113.7", "192.0.2.0/24")
+    branding = branded(tmp_path / "theme")
+    with portal_with_mail(database_url, *listed, branding=branding) as (app, url, _):
         with app.app_context():
             now = utcnow()
             operators.create("op@example.net", PASSWORD, "admin", actor=Actor("test"), now=now)

@@ -27,6 +27,7 @@ BOUNCE = """\
 TEXTS = {
     "en": {
         "locale": "en-GB",
+        "zone": "America/New_York",
         "ip_label": "IP address",
         "check": "Check",
         "listed": "203.0.113.7 is listed",
@@ -44,9 +45,11 @@ TEXTS = {
         "scheduled": "Removal scheduled",
         "help": "Help: blocked mail and how to fix it",
         "report": "Report spam from a network",
+        "policy": "Listing policy: how addresses get on and off our list",
     },
     "ja": {
         "locale": "ja-JP",
+        "zone": "Asia/Tokyo",
         "ip_label": "IP アドレス",
         "check": "確認する",
         "listed": "203.0.113.7 は登録されています",
@@ -64,6 +67,7 @@ TEXTS = {
         "scheduled": "削除を予定",
         "help": "ヘルプ：メールが拒否されたときの対処法",
         "report": "ネットワークからのスパムを報告する",
+        "policy": "登録基準：アドレスがリストに登録される基準と外れる方法",
     },
 }
 
@@ -81,7 +85,10 @@ def test_a_sender_removes_an_address_from_lookup_to_status(browser, portal, lang
     app, url, sink = portal
     t = TEXTS[lang]
     context = browser.new_context(
-        viewport=PHONE if size == "phone" else DESKTOP, locale=t["locale"], bypass_csp=True
+        viewport=PHONE if size == "phone" else DESKTOP,
+        locale=t["locale"],
+        timezone_id=t["zone"],
+        bypass_csp=True,
     )
     page = context.new_page()
     shot = f"{lang}-{size}"
@@ -126,11 +133,18 @@ def test_a_sender_removes_an_address_from_lookup_to_status(browser, portal, lang
 def test_help_report_and_error_pages_have_no_serious_accessibility_problems(browser, portal, lang):
     _, url, _ = portal
     t = TEXTS[lang]
-    context = browser.new_context(viewport=DESKTOP, locale=t["locale"], bypass_csp=True)
+    context = browser.new_context(
+        viewport=DESKTOP, locale=t["locale"], timezone_id=t["zone"], bypass_csp=True
+    )
     page = context.new_page()
     page.goto(url + "/help")
     page.get_by_role("heading", name=t["help"]).wait_for()
     checked(page, f"{lang}-desktop-help")
+    page.locator("footer").get_by_role(
+        "link", name=t["policy"].split("：")[0].split(":")[0]
+    ).click()
+    page.get_by_role("heading", name=t["policy"]).wait_for()
+    checked(page, f"{lang}-desktop-policy")
     page.goto(url + "/report")
     page.get_by_role("heading", name=t["report"]).wait_for()
     checked(page, f"{lang}-desktop-report")

@@ -107,7 +107,7 @@ def test_a_request_made_in_japanese_gets_its_mails_in_japanese(
     assert removed["Subject"] == "203.0.113.7 は当社の送信拒否リストから削除されました"
     body = removed.get_body(preferencelist=("plain",)).get_content()
     assert "当社のメールサーバーは、このアドレスからのメールを再び受け付けます。" in body
-    assert "2026/03/02 10:00:00" in body  # the time in the Japanese way
+    assert "2026/03/02 19:00:00 JST（10:00:00 UTC）" in body  # Japan time, UTC beside it
 
 
 def test_the_operators_pages_stay_in_english(client):

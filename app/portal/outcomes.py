@@ -12,7 +12,7 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from app.delisting.submission import WAIT_OUTCOMES, Outcome, SubmitResult
-from app.web.formatting import when
+from app.web.formatting import time_text
 
 FORM_EXPIRED = _l("This form has expired. Please press the button again.")
 
@@ -35,6 +35,6 @@ def resend_message(result: SubmitResult | None) -> LazyString:
     if result.outcome is Outcome.MAIL_RECENTLY_SENT:
         return _l(
             "We sent a link only minutes ago. You can ask again after %(time)s.",
-            time=when(result.retry_at),
+            time=time_text(result.retry_at),
         )
     return _l("We have sent several emails to this address today; please try tomorrow.")

@@ -1,4 +1,5 @@
-"""Pages that change nothing: help, the lookup page, the language switch, a new challenge."""
+"""Pages that change nothing: help, the listing policy, the lookup page, the language switch,
+a new challenge."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from app.delisting.bounce_codes import MEANINGS
 from app.delisting.standing import self_removals_left
 from app.extensions import csrf, limiter
 from app.listing.addresses import AddressError, parse_address
+from app.listing.lifetimes import LifetimePolicy
 from app.listing.lookup import look_up
 from app.portal import bp
 from app.portal.forms import MAX_IP_LENGTH, LookupForm
@@ -23,6 +25,12 @@ from app.web.redirects import safe_path
 @bp.get("/help")
 def help() -> str:
     return render_template("portal/help.html", code_meanings=MEANINGS)
+
+
+@bp.get("/policy")
+def policy() -> str:
+    """The listing and delisting criteria (RFC 6471, 2.2), with the lifetimes in force."""
+    return render_template("portal/policy.html", lifetimes=LifetimePolicy.current())
 
 
 @bp.get("/lookup")
