@@ -39,7 +39,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
 
 def configure_logging(app: Flask) -> None:
     """Plain log lines with UTC times on stderr, unless the host process set up logging."""
-    from app.core import redaction
+    from app.core import redaction, security_log
 
     level = getattr(logging, app.config.get("LOG_LEVEL", "INFO").upper(), logging.INFO)
     root = logging.getLogger()
@@ -53,6 +53,8 @@ def configure_logging(app: Flask) -> None:
     logging.getLogger("delist").setLevel(level)
     app.logger.setLevel(level)  # after basicConfig, so Flask adds no second handler
     redaction.install()
+    if not app.testing:  # tests read the lines as they are logged
+        security_log.write_in_background()
 
 
 def register_security(app: Flask) -> None:

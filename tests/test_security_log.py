@@ -60,3 +60,35 @@ def test_rate_limit_hits_and_admin_logins_are_logged(app, client, security_lines
     lines = security_lines()
     assert any("event=rate_limit.hit outcome=refused" in line for line in lines)
     assert any("event=operator.login_failed" in line for line in lines)
+
+
+def test_lines_leave_the_request_thread_and_none_is_lost_at_exit(tmp_path):
+    """Outside tests the lines go through a queue to a thread of their own; stopping it
+    (as the process does at exit) writes every queued line, in order."""
+    import threading
+
+    from app import create_app
+    from app.core import security_log
+    from tests.helpers import BASE_CONFIG
+
+    written: list[tuple[str, str]] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            written.append((threading.current_thread().name, record.getMessage()))
+
+    root = logging.getLogger()
+    keep = Keep(level=logging.INFO)
+    saved = root.handlers[:]
+    root.handlers[:] = [keep]
+    try:
+        create_app({**BASE_CONFIG, "TESTING": False, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+        for n in range(5000):
+            security_log.event("test.event", n=n)
+        security_log.stop_writing_in_background()
+    finally:
+        security_log.stop_writing_in_background()
+        root.handlers[:] = saved
+    lines = [message for _, message in written if "event=test.event" in message]
+    assert [line.rsplit("n=", 1)[1] for line in lines] == [str(n) for n in range(5000)]
+    assert threading.current_thread().name not in {thread for thread, _ in written}

@@ -6,11 +6,62 @@ email="s***@example.org" client=198.51.100.7 request=12
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import os
+import queue
 from datetime import UTC, datetime
+from logging.handlers import QueueHandler, QueueListener
 
 log = logging.getLogger("delist.security")
+_listener: QueueListener | None = None
+
+
+def write_in_background() -> None:
+    """Hand security lines to a thread of their own: a request only puts each on a queue.
+
+    The thread writes them to the handlers the root logger has now (after logging is set
+    up), in order; `stop_writing_in_background` (run at exit, and by tests) writes what is
+    still queued before it returns, so nothing is lost when a process stops.
+    """
+    global _listener
+    handlers = logging.getLogger().handlers
+    if _listener is not None or not handlers:
+        return
+    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _listener = QueueListener(lines, *handlers, respect_handler_level=True)
+    _listener.start()
+    log.addHandler(QueueHandler(lines))
+    log.propagate = False
+    atexit.register(stop_writing_in_background)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (gunicorn with --preload) has the queue but not the thread: start its own."""
+    global _listener
+    if _listener is None:
+        return
+    for handler in [h for h in log.handlers if isinstance(h, QueueHandler)]:
+        log.removeHandler(handler)
+    _listener = None
+    log.propagate = True
+    write_in_background()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def stop_writing_in_background() -> None:
+    """Write every queued line, stop the thread, and log in the caller's thread again."""
+    global _listener
+    if _listener is None:
+        return
+    for handler in [h for h in log.handlers if isinstance(h, QueueHandler)]:
+        log.removeHandler(handler)
+    log.propagate = True
+    _listener.stop()  # the queue is drained before the thread ends
+    _listener = None
 
 
 def mask_email(email: str | None) -> str | None:
