@@ -37,16 +37,20 @@ def write_in_background() -> None:
     atexit.register(stop_writing_in_background)
 
 
-def _after_fork_in_child() -> None:
-    """A forked child (gunicorn with --preload) has the queue but not the thread: start its own."""
+def _detach() -> QueueListener | None:
+    """Log in the caller's thread again; return the listener that was writing, if any."""
     global _listener
-    if _listener is None:
-        return
+    listener, _listener = _listener, None
     for handler in [h for h in log.handlers if isinstance(h, QueueHandler)]:
         log.removeHandler(handler)
-    _listener = None
     log.propagate = True
-    write_in_background()
+    return listener
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (gunicorn with --preload) has the queue but not the thread: start its own."""
+    if _detach() is not None:
+        write_in_background()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -54,14 +58,8 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 def stop_writing_in_background() -> None:
     """Write every queued line, stop the thread, and log in the caller's thread again."""
-    global _listener
-    if _listener is None:
-        return
-    for handler in [h for h in log.handlers if isinstance(h, QueueHandler)]:
-        log.removeHandler(handler)
-    log.propagate = True
-    _listener.stop()  # the queue is drained before the thread ends
-    _listener = None
+    if (listener := _detach()) is not None:
+        listener.stop()  # the queue is drained before the thread ends
 
 
 def mask_email(email: str | None) -> str | None:
