@@ -435,3 +435,15 @@ def test_a_new_link_from_the_status_page_counts_toward_all_confirmation_mails(
     third = submit_form(app.test_client(), "you@example.com", "203.0.113.8", **from_("192.0.2.9"))
     assert third.status_code == 429
     assert count(app, OutboxMessage) == 2
+
+
+def test_a_page_view_reads_no_form_for_the_limits_it_is_not_counted_by(client, monkeypatch):
+    """The per-recipient and per-IP limits count POSTs; asking them about a GET must not
+    build the delist form (it cost a blank form more than the page itself)."""
+    from app.portal import limits
+
+    def no_form():
+        raise AssertionError("a GET built the delist form for the rate limits")
+
+    monkeypatch.setattr(limits, "sent_delist_form", no_form)
+    assert client.get("/").status_code == 200

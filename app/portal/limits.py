@@ -39,17 +39,18 @@ def confirmation_mails_key() -> str:
     return "confirmation-mails"
 
 
-def finding_in_bounce() -> bool:
-    """The Find button only reads the pasted bounce: no mail, no request."""
-    return "find" in request.form
+def nothing_submitted() -> bool:
+    """A page view (the limits count POSTs; asked first, it spares a GET the form), or the
+    Find button, which only reads the pasted bounce: no mail, no request."""
+    return request.method != "POST" or "find" in request.form
 
 
 def no_recipient() -> bool:
-    return finding_in_bounce() or not sent_delist_form().submitted_mailbox()
+    return nothing_submitted() or not sent_delist_form().submitted_mailbox()
 
 
 def no_target_ip() -> bool:
-    return finding_in_bounce() or not sent_delist_form().submitted_ip()
+    return nothing_submitted() or not sent_delist_form().submitted_ip()
 
 
 def count_mail(result: SubmitResult | None) -> None:
