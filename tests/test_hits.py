@@ -115,3 +115,17 @@ def test_a_listing_seen_once_says_so(app, client):
     assert "Abuse seen once, at Mar 2, 2026, 9:00:00 AM UTC" in page_text(
         client.get("/lookup?ip=203.0.113.7")
     )
+
+
+def test_a_listing_made_between_the_look_ups_is_hit_not_lost(ctx, monkeypatch):
+    """Another transaction may list the network after the batch's look-up and before the
+    add: the add then finds it, and the report must count as a hit on it."""
+    from app.listing import blocklist
+
+    listing = report(T0).listing
+    db.session.commit()
+    monkeypatch.setattr(blocklist, "unfinalised_listings", lambda keys: {})
+    again = report(T0 + HOUR)
+    assert not again.created and again.listing.id == listing.id
+    assert listing.hit_count == 2
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ListingEvidence)) == 2

@@ -188,9 +188,12 @@ def report_all(
             source=sighting.evidence.kind,
             lifetime=sighting.lifetime,
         )
-        db.session.add(ListingEvidence(**_evidence_row(result.listing.id, sighting.evidence, now)))
         listed[key] = result.listing
         results.append(result)
+        if not result.created:  # another transaction listed it since the look-up above
+            hits.append((result.listing, sighting.evidence))
+            continue
+        db.session.add(ListingEvidence(**_evidence_row(result.listing.id, sighting.evidence, now)))
     record_hits(hits, actor=actor, now=now)
     return results
 
