@@ -142,6 +142,7 @@ def _backoff(attempts: int) -> timedelta:
 def _mark_sent(message: OutboxMessage, now: datetime) -> None:
     message.status = "sent"
     message.sent_at = now
+    message.next_attempt_at = now  # done: when (the dashboard counts by it, see app.mail.activity)
     message.last_error = None
     if message.secret:
         message.body_text = message.body_text.replace(message.secret, REDACTED)
@@ -160,6 +161,7 @@ def _mark_failed_attempt(message: OutboxMessage, error: DeliveryError, now: date
     message.last_error = str(error)[:2000]
     if error.permanent or message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         message.status = "failed"
+        message.next_attempt_at = now  # done: when
         audit.record(
             "mail.failed",
             actor=WORKER,
