@@ -12,6 +12,7 @@ from app.extensions import db
 from app.listing import blocklist, flow, importer, lifetimes
 from app.listing.addresses import parse_network
 from app.models import DelistRequest, Listing, ListingFlow, ListingFlowChange
+from tests.helpers import T0, run_worker
 from tests.helpers_admin import chart_svgs, chart_tables, signed_in
 from tests.helpers_delisting import outbox_row
 
@@ -205,3 +206,12 @@ def test_the_kept_figures_follow_every_kind_of_write(ctx, time_machine):
     db.session.commit()
     kept, counted = flows_counted()
     assert kept == counted and len(kept) == 5
+
+
+def test_the_worker_folds_the_appended_figures_in(app, time_machine):
+    with app.app_context():
+        _list(time_machine, T0, "192.0.2.1", "192.0.2.2")  # two statements, two changes
+    run_worker(app)
+    with app.app_context():
+        assert db.session.scalars(sa.select(ListingFlowChange)).all() == []
+        assert flow.daily(T0.date(), T0.date()).added == {T0.date(): {"manual": 2}}
