@@ -74,3 +74,9 @@ def test_an_empty_chart_has_axes_and_no_bars():
 def test_a_layer_must_have_one_count_per_period_none_negative(values, error):
     with pytest.raises(ValueError, match=error):
         stacked_bars("t", ["a", "b"], [Layer("x", values)])
+
+
+def test_large_values_get_short_axis_labels_and_exact_table_figures():
+    chart = stacked_bars("t", ["a"], [Layer("x", [1_000_000])])
+    assert [tick.label for tick in chart.value_ticks] == ["0", "500k", "1M"]
+    assert chart.rows == [("a", ["1,000,000"])]

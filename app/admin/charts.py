@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 WIDTH = 400
 HEIGHT = 190
-LEFT, RIGHT, TOP, BOTTOM = 40, 6, 10, 22  # room for the value and period labels
+LEFT, RIGHT, TOP, BOTTOM = 40, 16, 10, 22  # room for the value and period labels
 TONES = 8  # tone-0 .. tone-7 in the stylesheet
 
 
@@ -81,6 +81,15 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
+def _compact(value: float, fmt: Callable[[float], str]) -> str:
+    """An axis label that fits the margin: 20k, 1.5M (the table has the exact figures)."""
+    for size, suffix in ((1_000_000, "M"), (10_000, "k")):
+        if value >= size:
+            scaled = value / (1000 if suffix == "k" else size)
+            return f"{scaled:g}{suffix}"
+    return fmt(value)
+
+
 def _round(value: float) -> float:
     return round(value, 1)
 
@@ -141,11 +150,11 @@ def stacked_bars(
                     )
                 )
     value_ticks = [
-        Tick(_round(baseline - k * step * per_unit), fmt(k * step))
+        Tick(_round(baseline - k * step * per_unit), _compact(k * step, fmt))
         for k in range(round(top / step) + 1)
     ]
     value_ticks += [
-        Tick(_round(baseline + k * step * per_unit), fmt(k * step))
+        Tick(_round(baseline + k * step * per_unit), _compact(k * step, fmt))
         for k in range(1, round(bottom / step) + 1)
     ]
     period_ticks = [
