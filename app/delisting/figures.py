@@ -53,15 +53,14 @@ def _window(first: date, now: datetime) -> sa.ColumnElement[bool]:
 
 
 def _medians(first: date, now: datetime) -> tuple[dict[date, timedelta], timedelta | None]:
+    day = sql.utc_bucket(DelistRequest.created_at, "day")
+    wait = sql.seconds_between(DelistRequest.created_at, DelistRequest.removal_effective_at)
     removed = db.session.execute(
-        sa.select(DelistRequest.created_at, DelistRequest.removal_effective_at).where(
-            _window(first, now), DelistRequest.removal_in_effect_at(now)
-        )
-    ).all()
+        sa.select(day, wait).where(_window(first, now), DelistRequest.removal_in_effect_at(now))
+    )
     waits: dict[date, list[float]] = defaultdict(list)  # seconds
-    for created_at, removal_at in removed:
-        if removal_at is not None:  # always set when in effect; typed as optional
-            waits[created_at.date()].append((removal_at - created_at).total_seconds())
+    for day_text, seconds in removed:
+        waits[date.fromisoformat(day_text)].append(float(seconds))
     every = [wait for day in waits.values() for wait in day]
     overall = _median(every) if every else None
     return {day: _median(day_waits) for day, day_waits in waits.items()}, overall
