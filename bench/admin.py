@@ -37,6 +37,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from tests.helpers_admin import signed_in
+from tests.helpers_delisting import outbox_row
 
 FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
 
@@ -55,7 +56,7 @@ def add_history(app, size: int) -> None:
 
     from app.core.clock import utcnow
     from app.extensions import db
-    from app.models import DelistRequest, Listing, OutboxMessage
+    from app.models import DelistRequest, Listing
 
     now = utcnow()
     with app.app_context():
@@ -85,19 +86,7 @@ def add_history(app, size: int) -> None:
             for n in range(3000)
         )
         db.session.add_all(
-            OutboxMessage(
-                kind="confirmation",
-                recipient="bench@example.com",
-                recipient_mailbox="bench@example.com",
-                subject="s",
-                body_text="t",
-                body_html="h",
-                message_id=f"<bench-{n}@example.net>",
-                status="failed" if n % 20 == 0 else "sent",
-                attempts=1,
-                next_attempt_at=now - timedelta(seconds=43 * n),
-                created_at=now - timedelta(seconds=43 * n + 5),
-            )
+            outbox_row("failed" if n % 20 == 0 else "sent", now - timedelta(seconds=43 * n))
             for n in range(2000)
         )
         db.session.commit()
