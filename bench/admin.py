@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -195,15 +196,20 @@ def main() -> None:
     print(f"# admin benchmark on {engine}")
     print("| listings | import (s) | page | p50 (ms) | p95 (ms) |")
     print("|---:|---:|---|---:|---:|")
-    results = []
-    for size in (int(s) for s in args.sizes.split(",")):
-        result = run(size, scratch_url(args.database_url, folder, size), folder, args.rounds)
-        results.append(result)
-        for name, (p50, p95) in result["pages"].items():
-            print(
-                f"| {size:,} | {result['import']:.1f} | {name} | {p50:.1f} | {p95:.1f} |",
-                flush=True,
-            )
+    results, urls = [], []
+    try:
+        for size in (int(s) for s in args.sizes.split(",")):
+            urls.append(scratch_url(args.database_url, folder, size))
+            result = run(size, urls[-1], folder, args.rounds)
+            results.append(result)
+            for name, (p50, p95) in result["pages"].items():
+                print(
+                    f"| {size:,} | {result['import']:.1f} | {name} | {p50:.1f} | {p95:.1f} |",
+                    flush=True,
+                )
+    finally:  # the scratch databases and files go, whatever happened
+        drop_scratch(args.database_url, urls)
+        shutil.rmtree(folder, ignore_errors=True)
     if len(results) > 1:
         for name in results[0]["pages"]:
             ratio = results[-1]["pages"][name][1] / results[0]["pages"][name][1]
