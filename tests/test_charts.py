@@ -80,3 +80,12 @@ def test_large_values_get_short_axis_labels_and_exact_table_figures():
     chart = stacked_bars("t", ["a"], [Layer("x", [1_000_000])])
     assert [tick.label for tick in chart.value_ticks] == ["0", "500k", "1M"]
     assert chart.rows == [("a", ["1,000,000"])]
+
+
+@pytest.mark.parametrize(("ups", "downs"), [([0], [1000]), ([7], [3]), ([1], [9])])
+def test_both_sides_share_one_step_and_stay_inside_the_plot(ups, downs):
+    chart = stacked_bars("t", ["a"], [Layer("in", ups)], [Layer("out", downs)])
+    ticks = [tick.at for tick in chart.value_ticks]
+    assert len(ticks) <= 12 and all(TOP <= at <= HEIGHT - BOTTOM for at in ticks)
+    assert min(ticks) == TOP and max(ticks) == HEIGHT - BOTTOM
+    assert all(bar.y >= TOP and bar.y + bar.height <= HEIGHT - BOTTOM + 0.1 for bar in chart.bars)

@@ -110,71 +110,96 @@ def stacked_bars(
     every `label_every`-th period is labelled under the axis with `short(period)`.
     `summary` replaces the spoken summary (by default, each layer's total)."""
     layers = [*up, *down]
-    count = len(periods)
-    if any(len(layer.values) != count for layer in layers):
+    if any(len(layer.values) != len(periods) for layer in layers):
         raise ValueError("every layer needs one value per period")
     if any(v < 0 for layer in layers for v in layer.values):
         raise ValueError("values are counts or durations: none may be negative")
-    highs = [sum(layer.values[i] for layer in up) for i in range(count)]
-    lows = [sum(layer.values[i] for layer in down) for i in range(count)]
-    top, step = nice_scale(max(highs, default=0))
-    bottom = nice_scale(max(lows, default=0))[0] if any(lows) else 0.0
-    span = top + bottom
-    plot_height = HEIGHT - TOP - BOTTOM
-    per_unit = plot_height / span
-    baseline = TOP + top * per_unit
-    slot = (WIDTH - LEFT - RIGHT) / max(count, 1)
-    bar_width = max(slot * 0.72, 1.0)
-
+    scale = _Scale.fitting(up, down, len(periods))
     tones = [(i if layer.tone is None else layer.tone) % TONES for i, layer in enumerate(layers)]
-    bars: list[Bar] = []
+    slot = (WIDTH - LEFT - RIGHT) / max(len(periods), 1)
+    return Chart(
+        title=title,
+        summary=summary or _summary(title, periods, layers),
+        bars=_bars(periods, up, down, tones, scale, slot, fmt),
+        value_ticks=scale.ticks(fmt),
+        period_ticks=[
+            Tick(_round(LEFT + (i + 0.5) * slot), short(period))
+            for i, period in enumerate(periods)
+            if (len(periods) - 1 - i) % label_every == 0  # the latest is always labelled
+        ],
+        baseline=_round(scale.baseline),
+        legend=[(tone, layer.name) for tone, layer in zip(tones, layers, strict=True)],
+        columns=[layer.name for layer in layers],
+        rows=[(p, [fmt(layer.values[i]) for layer in layers]) for i, p in enumerate(periods)],
+    )
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """One value axis for both sides of the zero line: a whole number of steps each way."""
+
+    top: float
+    bottom: float
+    step: float
+
+    @classmethod
+    def fitting(cls, up: Sequence[Layer], down: Sequence[Layer], count: int) -> _Scale:
+        high = max((sum(layer.values[i] for layer in up) for i in range(count)), default=0)
+        low = max((sum(layer.values[i] for layer in down) for i in range(count)), default=0)
+        if not high and not low:
+            top, step = nice_scale(0)
+            return cls(top, 0.0, step)
+        step = nice_scale(max(high, low))[1]
+        return cls(step * math.ceil(high / step - 1e-9), step * math.ceil(low / step - 1e-9), step)
+
+    @property
+    def per_unit(self) -> float:
+        return (HEIGHT - TOP - BOTTOM) / (self.top + self.bottom)
+
+    @property
+    def baseline(self) -> float:
+        return TOP + self.top * self.per_unit
+
+    def ticks(self, fmt: Callable[[float], str]) -> list[Tick]:
+        above = [(-k, k * self.step) for k in range(round(self.top / self.step) + 1)]
+        below = [(k, k * self.step) for k in range(1, round(self.bottom / self.step) + 1)]
+        return [
+            Tick(_round(self.baseline + k * self.step * self.per_unit), _compact(value, fmt))
+            for k, value in above + below
+        ]
+
+
+def _bars(
+    periods: Sequence[str],
+    up: Sequence[Layer],
+    down: Sequence[Layer],
+    tones: list[int],
+    scale: _Scale,
+    slot: float,
+    fmt: Callable[[float], str],
+) -> list[Bar]:
+    """Each layer's bar in each period, stacked upwards from the line or downwards."""
+    width = max(slot * 0.72, 1.0)
+    bars = []
     for i, period in enumerate(periods):
-        x = LEFT + i * slot + (slot - bar_width) / 2
-        for stack, sign, first in ((up, -1, 0), (down, 1, len(up))):
+        x = LEFT + i * slot + (slot - width) / 2
+        for stack, downwards, first in ((up, False, 0), (down, True, len(up))):
             level = 0.0
             for j, layer in enumerate(stack):
                 value = layer.values[i]
                 if value <= 0:
                     continue
-                tone = tones[first + j]
                 start, level = level, level + value
-                edge = baseline + sign * (level if sign < 0 else start) * per_unit
+                offset = start if downwards else -level
+                y = scale.baseline + offset * scale.per_unit
+                height = value * scale.per_unit
+                title = f"{period}: {layer.name} {fmt(value)}"
                 bars.append(
                     Bar(
-                        _round(x),
-                        _round(edge),
-                        _round(bar_width),
-                        _round(value * per_unit),
-                        tone,
-                        f"{period}: {layer.name} {fmt(value)}",
+                        _round(x), _round(y), _round(width), _round(height), tones[first + j], title
                     )
                 )
-    value_ticks = [
-        Tick(_round(baseline - k * step * per_unit), _compact(k * step, fmt))
-        for k in range(round(top / step) + 1)
-    ]
-    value_ticks += [
-        Tick(_round(baseline + k * step * per_unit), _compact(k * step, fmt))
-        for k in range(1, round(bottom / step) + 1)
-    ]
-    period_ticks = [
-        Tick(_round(LEFT + (i + 0.5) * slot), short(period))
-        for i, period in enumerate(periods)
-        if (count - 1 - i) % label_every == 0  # the latest period is always labelled
-    ]
-    return Chart(
-        title=title,
-        summary=summary or _summary(title, periods, layers),
-        bars=bars,
-        value_ticks=value_ticks,
-        period_ticks=period_ticks,
-        baseline=_round(baseline),
-        legend=[(tone, layer.name) for tone, layer in zip(tones, layers, strict=True)],
-        columns=[layer.name for layer in layers],
-        rows=[
-            (period, [fmt(layer.values[i]) for layer in layers]) for i, period in enumerate(periods)
-        ],
-    )
+    return bars
 
 
 def _summary(title: str, periods: Sequence[str], layers: Sequence[Layer]) -> str:
