@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from ipaddress import ip_address, ip_network
 
@@ -73,3 +74,21 @@ def link_of(message: OutboxMessage) -> str:
     token = read_confirmation(message.secret)
     assert token.request_id == message.request_id
     return message.secret
+
+
+def outbox_row(status: str, at: datetime, *, kind: str = "confirmation") -> OutboxMessage:
+    """A message in the outbox as the worker leaves it, not added to the session."""
+    return OutboxMessage(
+        kind=kind,
+        recipient="rules@example.org",
+        recipient_mailbox="rules@example.org",
+        subject="s",
+        body_text="t",
+        body_html="h",
+        message_id=f"<{secrets.token_hex(8)}@example.net>",
+        status=status,
+        attempts=1,
+        next_attempt_at=at,
+        created_at=at,
+        sent_at=at if status == "sent" else None,
+    )

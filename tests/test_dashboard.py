@@ -9,7 +9,7 @@ from app.admin import dashboard
 from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.extensions import db
-from app.listing import blocklist, importer
+from app.listing import blocklist, importer, row_triggers
 from app.listing import totals as listing_totals
 from app.listing.addresses import parse_network
 from app.models import DelistRequest, Listing, ListingTotals, ListingTotalsChange
@@ -17,6 +17,7 @@ from tests.helpers import T0, add_listings
 from tests.helpers_admin import signed_in
 
 LATER = T0 + timedelta(hours=2)
+FIVE_ROWS = [{"listed_at": T0, "source": "import"}] * 5
 
 
 def counted(app, now=T0) -> tuple[int, int]:
@@ -141,7 +142,10 @@ def test_a_sqlite_import_sets_the_row_trigger_aside_only_inside_its_transaction(
     with app.app_context():
         before = trigger_sql()
         assert before
-        with pytest.raises(RuntimeError), importer._counted_once(db.session.connection(), 5):
+        with (
+            pytest.raises(RuntimeError),
+            row_triggers.counted_once(db.session.connection(), FIVE_ROWS),
+        ):
             assert trigger_sql() is None
             raise RuntimeError("the import fails")
         db.session.rollback()

@@ -76,6 +76,7 @@ def test_delivered_message_no_longer_stores_the_link(app, client, listed, smtp_s
     run_worker(app)
     [sent] = outbox(app)
     assert sent.status == "sent" and sent.sent_at == T0 and sent.attempts == 1
+    assert sent.next_attempt_at == T0  # when it was done, for the dashboard's chart
     assert sent.secret is None
     assert not CONFIRM_LINK_RE.search(sent.body_text)
     assert not CONFIRM_LINK_RE.search(sent.body_html)
@@ -117,6 +118,7 @@ def test_backoff_doubles_and_gives_up_after_the_last_attempt(app, client, listed
     assert report.delivery.failed == 1
     [message] = outbox(app)
     assert (message.status, message.attempts) == ("failed", 3)
+    assert message.next_attempt_at == now  # when it failed for good
 
 
 def test_permanent_refusal_is_not_retried(app, client, listed):

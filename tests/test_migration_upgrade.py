@@ -203,3 +203,32 @@ def test_0013_adds_api_keys_beside_the_list_and_downgrades_cleanly(app):
         downgrade(revision="0012")
         assert "api_key" not in sa.inspect(db.engine).get_table_names()
         upgrade()
+
+
+def test_0015_counts_the_days_of_listings_already_there_and_downgrades_cleanly(app):
+    from app.listing import flow
+
+    with app.app_context():
+        downgrade(revision="0014")
+        _insert_old_listing(10)
+        _insert_old_listing(11)
+        db.session.execute(
+            sa.text("UPDATE listing SET removed_at = :at, removed_by = 'expiry' WHERE id = 2"),
+            {"at": REMOVED.replace(tzinfo=None)},
+        )
+        db.session.commit()
+        upgrade()
+        figures = flow.daily(LISTED.date(), REMOVED.date())
+        assert figures.added == {LISTED.date(): {"manual": 2}}
+        assert figures.removed == {REMOVED.date(): {"expiry": 1}}
+        _insert_old_listing(12)  # the triggers count from now on
+        db.session.commit()
+        assert flow.daily(LISTED.date(), LISTED.date()).added == {LISTED.date(): {"manual": 3}}
+        db.session.execute(sa.text("DELETE FROM listing"))
+        db.session.commit()
+        downgrade(revision="0014")
+        assert "listing_flow" not in sa.inspect(db.engine).get_table_names()
+        _insert_old_listing(13)  # no trigger left behind to write to a table that is gone
+        db.session.commit()
+        upgrade()
+        assert flow.daily(LISTED.date(), LISTED.date()).added == {LISTED.date(): {"manual": 1}}

@@ -36,6 +36,7 @@ from app.models import (
 from app.models.request import _in_list_sql
 from app.policy import index as policy_index
 from tests.helpers import T0
+from tests.helpers_delisting import outbox_row
 
 END = T0 + timedelta(hours=1)
 EDGES = (END - timedelta(microseconds=1), END, END + timedelta(microseconds=1))
@@ -252,19 +253,7 @@ def test_only_open_statuses_hold_the_ip(ctx, status):
 
 
 def _message(status: str, kind: str) -> OutboxMessage:
-    message = OutboxMessage(
-        kind=kind,
-        recipient="rules@example.org",
-        recipient_mailbox="rules@example.org",
-        subject="s",
-        body_text="t",
-        body_html="h",
-        message_id=f"<{secrets.token_hex(8)}@example.net>",
-        status=status,
-        attempts=1,
-        next_attempt_at=T0,
-        created_at=T0,
-    )
+    message = outbox_row(status, T0, kind=kind)
     db.session.add(message)
     db.session.flush()
     return message

@@ -54,6 +54,10 @@ def overview(now: datetime) -> Overview:
             .select_from(Listing)
             .where(
                 Listing.in_force_at(now),
+                # Implied by the rule, but it lets SQLite scan only the next day's removals
+                # on their index: without it, it took the rule's "no removal" branch too and
+                # visited every listing (270 ms at 1,000,000 listings; 0.1 ms with it).
+                Listing.removal_effective_at > now,
                 Listing.removal_effective_at <= now + timedelta(hours=24),
             )
         ),

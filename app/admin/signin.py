@@ -29,6 +29,7 @@ from app.accounts.signin import Outcome
 from app.admin import bp
 from app.admin.access import end_session, safe_next, start_session
 from app.admin.dashboard import overview
+from app.admin.dashboard_charts import dashboard_charts
 from app.admin.forms import LoginForm, LogoutForm, TotpForm
 from app.core import security_log
 from app.core.clock import utcnow
@@ -181,4 +182,7 @@ def logout() -> Response:
 
 @bp.get("/")
 def dashboard() -> str:
-    return render_template("admin/dashboard.html", overview=overview(utcnow()))
+    now = utcnow()
+    return render_template(
+        "admin/dashboard.html", overview=overview(now), charts=dashboard_charts(now)
+    )

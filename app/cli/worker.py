@@ -10,6 +10,7 @@ from app.abuse import challenge
 from app.delisting import jobs
 from app.extensions import db
 from app.listing import blocklist
+from app.listing import flow as listing_flow
 from app.listing import totals as listing_totals
 from app.mail import outbox
 
@@ -55,6 +56,7 @@ def run_once(now: datetime) -> PassReport:
     expired = jobs.expire_stale_requests(now)
     challenge.forget_expired(now)
     listing_totals.fold_changes()
+    listing_flow.fold_changes()
     db.session.commit()
     delivery = outbox.deliver_due(now)
     return PassReport(delivery, finalised.removals, finalised.expiries, expired)

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 from app.models import EXPIRED_BY
 
+# How the audit trail and `removed_by` name a sender and an operator.
+SENDER_NAME = "sender"
+OPERATOR_PREFIX = "operator:"
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -21,7 +25,7 @@ class Actor:
 
     @classmethod
     def sender(cls, client_address: str | None) -> Actor:
-        return cls("sender", client_address)
+        return cls(SENDER_NAME, client_address)
 
     @classmethod
     def public(cls, client_address: str | None) -> Actor:
@@ -30,7 +34,7 @@ class Actor:
 
     @classmethod
     def operator(cls, email: str, client_address: str | None = None) -> Actor:
-        return cls(f"operator:{email}"[:254], client_address)
+        return cls(f"{OPERATOR_PREFIX}{email}"[:254], client_address)
 
 
 WORKER = Actor("worker")

@@ -11,7 +11,6 @@ COPY and batch paths take the rows the reader builds, and both keep the per-line
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import functools
 import io
@@ -33,7 +32,8 @@ from app.listing.blocklist import CHANGES_OVERLAP
 from app.listing.guard import ListingGuard, ListingRefused
 from app.listing.lifetimes import DEFAULT, PERMANENT, Asked, LifetimePolicy, expiry
 from app.listing.prefixes import remember_prefixes
-from app.models import Listing, ListingTotals
+from app.listing.row_triggers import counted_once
+from app.models import Listing
 
 if TYPE_CHECKING:
     import psycopg
@@ -261,7 +261,7 @@ def _insert(rows: list[dict]) -> None:
         return
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
-        with _counted_once(connection, len(rows)):
+        with counted_once(connection, rows):
             for start in range(0, len(rows), BATCH):
                 db.session.execute(sa.insert(Listing), rows[start : start + BATCH])
         return
@@ -281,36 +281,6 @@ def _insert(rows: list[dict]) -> None:
                 if values[i] is not None:
                     values[i] = as_text(values[i])
             copy.write_row(values)
-
-
-COUNT_TRIGGER = "listing_totals_insert"  # migration 0007
-
-
-@contextlib.contextmanager
-def _counted_once(connection: sa.Connection, added: int) -> Iterator[None]:
-    """On SQLite, count a bulk insert once instead of once per row.
-
-    The trigger that counts unfinalised listings (models.ListingTotals) runs per row
-    on SQLite, which made a million-line import about 15 % slower. Within the import's
-    transaction we add the rows' number ourselves, set the trigger aside and put it
-    back as it was. SQLite has one writer at a time, so nothing else is written
-    meanwhile, and its DDL is transactional: if the import fails, the rollback brings
-    the trigger back with everything else.
-    """
-    trigger = connection.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (COUNT_TRIGGER,)
-    ).scalar()
-    if trigger is None:
-        yield
-        return
-    # The UPDATE comes first: it opens the transaction (Python's sqlite3 begins one only
-    # before a data change), so the DROP below is part of it.
-    connection.execute(
-        sa.update(ListingTotals).values(unfinalised=ListingTotals.unfinalised + added)
-    )
-    connection.exec_driver_sql(f"DROP TRIGGER {COUNT_TRIGGER}")
-    yield
-    connection.exec_driver_sql(trigger)
 
 
 def refresh_statistics_if_needed(report: ImportReport) -> None:

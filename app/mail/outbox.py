@@ -142,6 +142,7 @@ def _backoff(attempts: int) -> timedelta:
 def _mark_sent(message: OutboxMessage, now: datetime, reply: str) -> None:
     message.status = "sent"
     message.sent_at = now
+    message.next_attempt_at = now  # done: when (the dashboard counts by it, see app.mail.activity)
     message.last_error = None
     message.smtp_reply = reply
     if message.secret:
@@ -162,6 +163,7 @@ def _mark_failed_attempt(message: OutboxMessage, error: DeliveryError, now: date
     message.smtp_reply = error.reply
     if error.permanent or message.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         message.status = "failed"
+        message.next_attempt_at = now  # done: when
         audit.record(
             "mail.failed",
             actor=WORKER,

@@ -6,7 +6,7 @@ plain rows, `Listing.in_force_at` for objects and SQL.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -239,3 +239,35 @@ class ListingPrefix(Model):
 
     version: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
     prefix_len: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
+
+
+class ListingFlow(Model):
+    """Listings added (by source) and removed (by who) per UTC day, for the dashboard.
+
+    Database triggers keep it (migration 0014) as they keep ListingTotals, so it always
+    equals a GROUP BY over `listing`: `kind` "added" counts rows by `listed_at` and
+    `source`, "removed" by `removed_at` and `removed_by`. On PostgreSQL the triggers append
+    to ListingFlowChange and the worker folds those in (app.listing.flow). A batch
+    migration that rebuilds `listing` on SQLite must create these triggers again too.
+    """
+
+    __tablename__ = "listing_flow"
+
+    day: so.Mapped[date] = so.mapped_column(sa.Date, primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10), primary_key=True)
+    party: so.Mapped[str] = so.mapped_column(sa.String(254), primary_key=True)
+    listings: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+
+
+class ListingFlowChange(Model):
+    """A change to ListingFlow not folded in yet (PostgreSQL's triggers write these)."""
+
+    __tablename__ = "listing_flow_change"
+
+    id: so.Mapped[int] = so.mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
+    )
+    day: so.Mapped[date] = so.mapped_column(sa.Date)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(10))
+    party: so.Mapped[str] = so.mapped_column(sa.String(254))
+    change: so.Mapped[int] = so.mapped_column(sa.BigInteger)

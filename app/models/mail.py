@@ -31,6 +31,8 @@ class OutboxMessage(Model):
     secret: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     status: so.Mapped[str] = so.mapped_column(sa.String(20), default="queued")
     attempts: so.Mapped[int] = so.mapped_column(default=0)
+    # When the next attempt is due (a claim's lease, while sending); once the message is
+    # sent or has failed for good, when that happened.
     next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     # The mail server's last reply about it ("250 2.0.0 Ok: queued as 4F2A", "550 5.1.1 ..."),

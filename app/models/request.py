@@ -90,6 +90,7 @@ class DelistRequest(Model):
             postgresql_where=OPEN_REQUEST_WHERE,
         ),
         sa.Index("ix_delist_request_status_expires", "status", "expires_at"),
+        sa.Index("ix_delist_request_created_at", "created_at"),
     )
 
     @property
