@@ -203,3 +203,30 @@ def test_0013_adds_api_keys_beside_the_list_and_downgrades_cleanly(app):
         downgrade(revision="0012")
         assert "api_key" not in sa.inspect(db.engine).get_table_names()
         upgrade()
+
+
+def test_0015_adds_enforcement_points_that_refuse_an_unknown_kind_and_downgrades_cleanly(app):
+    from app.listing import enforcement
+    from app.models import EnforcementKind
+
+    with app.app_context():
+        downgrade(revision="0014")
+        assert "enforcement_point" not in sa.inspect(db.engine).get_table_names()
+        _insert_old_listing(9)
+        db.session.commit()
+        upgrade()
+        enforcement.report("mx1:10040", EnforcementKind.POLICY, LISTED, 1, up_since=LISTED)
+        db.session.commit()
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO enforcement_point (name, kind, refreshed_at, up_since, listings) "
+                    "VALUES ('x', 'carrier-pigeon', :t, :t, 0)"
+                ),
+                {"t": LISTED},
+            )
+        db.session.rollback()
+        downgrade(revision="0014")
+        assert "enforcement_point" not in sa.inspect(db.engine).get_table_names()
+        assert db.session.scalars(sa.select(Listing.network)).all() == ["192.0.2.9/32"]
+        upgrade()
