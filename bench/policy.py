@@ -5,11 +5,12 @@
 
 1. Fills a SQLite database with random listings (as bench/lookup.py does).
 2. Times `blocklist export` in each format.
-3. Starts `flask policy-server` as its own process: index build time and resident memory.
-4. Loads it with many persistent connections, one request in flight per connection
-   (as Postfix does), and in the same run loads a trivial server that answers
-   "action=DUNNO" without looking at anything: the baseline for what this client and
-   machine can carry.
+3. Starts `flask policy-server` twice, as processes of their own, with `--processes 1` and
+   `--processes 2`: index build time and resident memory.
+4. Loads each with many persistent connections from `--clients` client processes, one
+   request in flight per connection (as Postfix does), and in the same run loads a trivial
+   server that answers "action=DUNNO" without looking at anything: the baseline for what
+   this client and machine can carry.
 5. Postfix (private loopback instance) receiving mail from smtp-source, once asking our
    policy server and once with a static cidr: table of the same list.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import random
 import re
@@ -112,21 +114,31 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def start_policy_server(url: str, port: int) -> tuple[subprocess.Popen, float, int]:
+def start_policy_server(url: str, port: int, processes: int) -> tuple[subprocess.Popen, float, int]:
+    """The server with `processes` processes, once every one of them listens."""
     process = subprocess.Popen(
-        [*FLASK, "policy-server", "--listen", f"127.0.0.1:{port}"],
+        [*FLASK, "policy-server", "--listen", f"127.0.0.1:{port}", "--processes", str(processes)],
         env=env_for(url),
         cwd=ROOT,
         stderr=subprocess.PIPE,
         text=True,
     )
-    build_seconds, listings = float("nan"), 0
+    build_seconds, listings, listening = 0.0, 0, 0
     for line in process.stderr:
         if match := re.search(r"index loaded: (\d+) listings in ([\d.]+) s", line):
-            listings, build_seconds = int(match.group(1)), float(match.group(2))
-        if "listening" in line:
-            break
+            listings = int(match.group(1))
+            build_seconds = max(build_seconds, float(match.group(2)))
+        if re.search(r"policy server \S+ listening", line):
+            listening += 1
+            if listening == processes:
+                break
     return process, build_seconds, listings
+
+
+def total_rss_mib(pid: int) -> float:
+    """The resident memory of a process and of the processes it started."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return rss_mib(pid) + sum(rss_mib(int(child)) for child in children)
 
 
 def start_trivial_server(port: int) -> subprocess.Popen:
@@ -150,7 +162,10 @@ def payloads(networks: list, count: int) -> list[bytes]:
     ]
 
 
-async def load(port: int, connections: int, seconds: float, requests: list[bytes]):
+async def load(
+    port: int, connections: int, seconds: float, requests: list[bytes], first: int = 0
+) -> tuple[list[float], float]:
+    """Latencies of every request and the time taken, `connections` clients from `first`."""
     latencies: list[float] = []
     stop_at = time.perf_counter() + seconds
 
@@ -166,15 +181,25 @@ async def load(port: int, connections: int, seconds: float, requests: list[bytes
         writer.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(client(n) for n in range(connections)))
-    elapsed = time.perf_counter() - started
+    await asyncio.gather(*(client(first + n) for n in range(connections)))
+    return latencies, time.perf_counter() - started
+
+
+def _load_part(args: tuple) -> tuple[list[float], float]:
+    return asyncio.run(load(*args))
+
+
+def measure(port: int, connections: int, seconds: float, requests: list[bytes], clients: int):
+    """Requests per second (summed over the client processes), p50 and p99 in ms."""
+    share = connections // clients
+    parts = [(port, share, seconds, requests, n * share) for n in range(clients)]
+    with multiprocessing.get_context("fork").Pool(clients) as pool:
+        pool.map(_load_part, [(*part[:2], 1.0, *part[3:]) for part in parts])  # warm up
+        results = pool.map(_load_part, parts)
+    latencies = [latency for part, _ in results for latency in part]
+    rate = sum(len(part) / elapsed for part, elapsed in results)
     quantiles = statistics.quantiles(latencies, n=100)
-    return len(latencies) / elapsed, statistics.median(latencies) * 1e3, quantiles[98] * 1e3
-
-
-def measure(port: int, connections: int, seconds: float, requests: list[bytes]):
-    asyncio.run(load(port, connections, 1.0, requests))  # warm up
-    return asyncio.run(load(port, connections, seconds, requests))
+    return rate, statistics.median(latencies) * 1e3, quantiles[98] * 1e3
 
 
 def postfix_throughput(
@@ -223,6 +248,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
@@ -237,24 +263,34 @@ def main() -> None:
     for fmt, seconds in exports.items():
         print(f"export --format {fmt}: {seconds:.1f} s")
 
-    policy_port, trivial_port = free_port(), free_port()
-    server, build_seconds, listings = start_policy_server(url, policy_port)
-    trivial = start_trivial_server(trivial_port)
-    try:
+    ports = {1: free_port(), 2: free_port()}
+    trivial_port = free_port()
+    servers = {}
+    for processes, port in ports.items():
+        server, build_seconds, listings = start_policy_server(url, port, processes)
+        servers[processes] = server
         print(
-            f"policy index: {listings:,} listings built in {build_seconds:.1f} s, "
-            f"server RSS {rss_mib(server.pid):.0f} MiB"
+            f"policy server, {processes} process(es): {listings:,} listings, index built in "
+            f"{build_seconds:.1f} s, RSS {total_rss_mib(server.pid):.0f} MiB"
         )
+    trivial = start_trivial_server(trivial_port)
+    policy_port = ports[1]
+    try:
         requests = payloads(networks, 20_000)
         for run in (1, 2):
-            ours = measure(policy_port, args.connections, args.seconds, requests)
-            base = measure(trivial_port, args.connections, args.seconds, requests)
-            print(
-                f"run {run}, {args.connections} connections: policy server {ours[0]:,.0f} req/s "
-                f"(p50 {ours[1]:.2f} ms, p99 {ours[2]:.2f} ms); trivial server {base[0]:,.0f} "
-                f"req/s (p50 {base[1]:.2f} ms, p99 {base[2]:.2f} ms); ratio {ours[0] / base[0]:.2f}"
-            )
-        print(f"policy server RSS after load: {rss_mib(server.pid):.0f} MiB")
+            base = measure(trivial_port, args.connections, args.seconds, requests, args.clients)
+            for processes, port in ports.items():
+                ours = measure(port, args.connections, args.seconds, requests, args.clients)
+                print(
+                    f"run {run}, {args.connections} connections from {args.clients} client "
+                    f"processes: policy server with {processes} process(es) {ours[0]:,.0f} req/s "
+                    f"(p50 {ours[1]:.2f} ms, p99 {ours[2]:.2f} ms); trivial server "
+                    f"{base[0]:,.0f} req/s (p50 {base[1]:.2f} ms, p99 {base[2]:.2f} ms); "
+                    f"ratio {ours[0] / base[0]:.2f}"
+                )
+        for processes, server in servers.items():
+            rss = total_rss_mib(server.pid)
+            print(f"policy server, {processes} process(es), RSS after load: {rss:.0f} MiB")
         if not args.skip_postfix:
             rates = postfix_throughput(
                 policy_port, folder / "x.postfix-cidr", args.messages, args.rounds
@@ -267,9 +303,10 @@ def main() -> None:
                 f"table {table:.0f} msg/s, ratio {ours / table:.2f}"
             )
     finally:
-        server.terminate()
         trivial.terminate()
-        server.wait(timeout=30)
+        for server in servers.values():
+            server.terminate()
+            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

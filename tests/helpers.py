@@ -110,11 +110,11 @@ def press_delist(client, link: str):
 
 
 @contextmanager
-def running_policy_server(app):
+def running_policy_server(app, name: str | None = None):
     """A policy server for `app` on a free loopback port, in a thread, stopped afterwards."""
     from app.policy.server import PolicyServer
 
-    server = PolicyServer(app, "127.0.0.1", 0)
+    server = PolicyServer(app, "127.0.0.1", 0, name=name)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     assert server.ready.wait(30), "policy server did not start"

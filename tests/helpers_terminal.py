@@ -8,6 +8,8 @@ import pty
 import select
 import subprocess
 import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 from tests.helpers import BASE_CONFIG
 from tests.helpers_browser import PROJECT_ROOT
@@ -71,3 +73,31 @@ def run_on_terminal(env: dict[str, str], *args: str) -> tuple[int, str]:
         os.close(primary)
         status = process.wait(timeout=60)
     return status, output.decode()
+
+
+@contextmanager
+def policy_server_process(env: dict[str, str], port: int, *args: str, log: Path):
+    """`policy-server` on 127.0.0.1:`port` as a process of its own (its output in `log`),
+    listening when the block begins, sent SIGTERM and reaped when it ends."""
+    from tests.helpers_browser import stop, wait_for_port
+
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            flask_command("policy-server", "--listen", f"127.0.0.1:{port}", *args),
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, process, log, name="policy-server")
+        yield process
+    finally:
+        stop(process)
+
+
+def child_pids(pid: int) -> set[int]:
+    """The processes `pid` started that are still there."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return {int(text) for text in children.read_text().split()} if children.exists() else set()

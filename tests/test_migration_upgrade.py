@@ -232,3 +232,30 @@ def test_0015_counts_the_days_of_listings_already_there_and_downgrades_cleanly(a
         db.session.commit()
         upgrade()
         assert flow.daily(LISTED.date(), LISTED.date()).added == {LISTED.date(): {"manual": 1}}
+
+
+def test_0016_adds_enforcement_points_that_refuse_an_unknown_kind_and_downgrades_cleanly(app):
+    from app.listing import enforcement
+    from app.models import EnforcementKind
+
+    with app.app_context():
+        downgrade(revision="0015")
+        assert "enforcement_point" not in sa.inspect(db.engine).get_table_names()
+        _insert_old_listing(9)
+        db.session.commit()
+        upgrade()
+        enforcement.report("mx1:10040", EnforcementKind.POLICY, LISTED, 1, up_since=LISTED)
+        db.session.commit()
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(
+                sa.text(
+                    "INSERT INTO enforcement_point (name, kind, refreshed_at, up_since, listings) "
+                    "VALUES ('x', 'carrier-pigeon', :t, :t, 0)"
+                ),
+                {"t": LISTED},
+            )
+        db.session.rollback()
+        downgrade(revision="0015")
+        assert "enforcement_point" not in sa.inspect(db.engine).get_table_names()
+        assert db.session.scalars(sa.select(Listing.network)).all() == ["192.0.2.9/32"]
+        upgrade()

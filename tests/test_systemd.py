@@ -78,3 +78,11 @@ def test_the_web_unit_uses_the_checkouts_gunicorn_settings():
     text = (UNITS / NAMES[0]).read_text()
     assert f"--config {CHECKOUT}/gunicorn.conf.py" in text
     assert f"WorkingDirectory={CHECKOUT}" in text
+
+
+def test_the_policy_unit_lets_its_parent_process_stop_the_others():
+    """policy-server runs a process per core: SIGTERM goes to the parent, which passes it
+    on and waits; a stop signal to every process at once would race with its restarts."""
+    text = (UNITS / NAMES[2]).read_text()
+    assert "KillMode=mixed" in text
+    assert "TimeoutStopSec=30" in text

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from app.abuse import reports
 from app.extensions import db
+from app.listing import enforcement
 from app.listing import totals as listing_totals
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage, RequestStatus
 
@@ -23,6 +25,7 @@ class Overview:
     mail_failed: int
     open_reports: int
     recent_events: list[AuditEvent]
+    enforcement: list[enforcement.PointState]
 
 
 def _count(statement: sa.Select[int]) -> int:
@@ -71,4 +74,5 @@ def overview(now: datetime) -> Overview:
                 sa.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(15)
             )
         ),
+        enforcement=enforcement.states(now, current_app.config["ENFORCEMENT_STALE_SECONDS"]),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -16,9 +17,9 @@ from app.cli.progress import Bar, progress_bar
 from app.core.clock import utcnow
 from app.core.errors import Invalid
 from app.extensions import db
-from app.listing import blocklist, exports, importer, lifetimes, totals
+from app.listing import blocklist, enforcement, exports, importer, lifetimes, totals
 from app.listing.addresses import AddressError, parse_address
-from app.models import Listing
+from app.models import EnforcementKind, EnforcementPoint, Listing
 
 blocklist_cli = CommandGroup("blocklist", help="List, delist and look up addresses and ranges.")
 
@@ -159,20 +160,41 @@ def _advancing(entries: Iterable[importer.Entry], bar: Bar | None) -> Iterator[i
     default="-",
     help="File to write (replaced atomically); '-' for standard output (not for rbldnsd).",
 )
-def export_command(fmt: str, output: str) -> None:
+@click.option(
+    "--name",
+    default=None,
+    help="For rbldnsd and postfix-cidr, the name this copy of the list reports under "
+    "(default HOST:OUTPUT).",
+)
+def export_command(fmt: str, output: str, name: str | None) -> None:
     """Export the active list: rbldnsd datasets, a Postfix cidr: table, or CSV.
 
     rbldnsd writes the IPv4 dataset (ip4set) to OUTPUT and the IPv6 dataset
     (ip6trie) to OUTPUT.ip6.
     """
     now = utcnow()
+    if name is not None and not 0 < len(name) <= EnforcementPoint.NAME_LENGTH:
+        raise InputError(f"--name must be 1 to {EnforcementPoint.NAME_LENGTH} characters")
     if output == "-" and fmt == "rbldnsd":
         raise InputError("--format rbldnsd writes two files: give --output FILE")
     # Listings written to the terminal itself would run through the bar.
     shown = output != "-" or not sys.stdout.isatty()
     with progress_bar("Exporting", totals.unfinalised(), "listings", shown=shown) as progress:
         counts, where = _export(fmt, output, now, progress)
+    if fmt in EXPORTED_COPIES:  # a copy mail servers refuse by: it reports its time
+        kind = EnforcementKind(fmt)
+        enforcement.report(_copy_name(name, output), kind, now, counts[4] + counts[6], up_since=now)
+        db.session.commit()
     click.echo(f"exported {counts[4]} IPv4 and {counts[6]} IPv6 listings to {where}", err=True)
+
+
+EXPORTED_COPIES = (EnforcementKind.RBLDNSD, EnforcementKind.POSTFIX_CIDR)
+
+
+def _copy_name(name: str | None, output: str) -> str:
+    """The name an export reports under: --name, or this host and the file."""
+    where = "stdout" if output == "-" else str(Path(output).absolute())
+    return (name or f"{socket.gethostname()}:{where}")[: EnforcementPoint.NAME_LENGTH]
 
 
 def _export(

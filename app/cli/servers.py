@@ -74,21 +74,39 @@ def mail_sink_command(listen: str, mailbox: str | None) -> None:
     default=None,
     help="Instead of serving, ask the service there RFC 5782's test questions; exit 0 if right.",
 )
+@click.option(
+    "--name",
+    default=None,
+    help="The name its heartbeat reports under (default HOST:PORT; with several processes, "
+    "each adds #1, #2, ...).",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Processes answering on the port, each with its own index (default: one per core).",
+)
 @with_appcontext
-def policy_server_command(listen: str, check: str | None) -> None:
+def policy_server_command(
+    listen: str, check: str | None, name: str | None, processes: int | None
+) -> None:
     """Answer Postfix policy requests (check_policy_service) from an in-memory index."""
-    from app.policy.server import PolicyServer
+    from app.cli import policy_serving
+    from app.policy.processes import default_count
 
     if check is not None:
         check_policy_service(check)
         return
     host, port = host_port(listen, "--listen")
+    name = policy_serving.checked_name(name)
+    count = processes or default_count()
     # The app itself, for the server's threads; Flask types current_app as the app, not its proxy.
-    server = PolicyServer(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: server.stop())
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        server.run()
+        if count == 1:
+            policy_serving.serve(app, host, port, name)
+        else:
+            policy_serving.serve_processes(app, host, port, name, count)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {listen}: {exc.strerror}") from None
 

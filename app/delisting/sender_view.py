@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
+from app.listing import enforcement
 from app.models import AuditEvent, DelistRequest, OutboxMessage, RequestStatus
 
 
@@ -46,6 +47,16 @@ def _listing_expired(delist_request: DelistRequest, now: datetime) -> bool:
     """An open request whose listing has expired (recorded so or not yet)."""
     listing = delist_request.listing
     return delist_request.is_open and listing is not None and listing.expired_by(now)
+
+
+def removal_reach(
+    delist_request: DelistRequest, now: datetime, stale_seconds: int
+) -> enforcement.Coverage | None:
+    """Once the removal is in effect, which mail servers' copies of the list apply it."""
+    effective = delist_request.removal_effective_at
+    if effective is None or not delist_request.removal_in_effect_at(now):
+        return None
+    return enforcement.removal_coverage(effective, now, stale_seconds)
 
 
 def find_by_public_id(public_id: str) -> DelistRequest | None:

@@ -7,6 +7,7 @@ from app.models.abuse import REPORT_STATUSES, AbuseReport, SpentChallenge
 from app.models.allowlist import AllowlistEntry
 from app.models.api_key import API_SCOPES, ApiKey
 from app.models.audit import AuditEvent
+from app.models.enforcement import EnforcementKind, EnforcementPoint
 from app.models.listing import (
     END_COLUMNS,
     EXPIRED_BY,
@@ -49,6 +50,8 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "DelistRequest",
+    "EnforcementKind",
+    "EnforcementPoint",
     "Listing",
     "ListingEvidence",
     "ListingFlow",

@@ -12,7 +12,7 @@ from sqlalchemy.ext.hybrid import hybrid_method
 
 from app.extensions import Model
 from app.models.listing import Listing
-from app.models.types import UTCDateTime
+from app.models.types import UTCDateTime, stored_enum
 
 
 class RequestStatus(StrEnum):
@@ -58,16 +58,7 @@ class DelistRequest(Model):
     email: so.Mapped[str] = so.mapped_column(sa.String(254))
     ip: so.Mapped[str] = so.mapped_column(sa.String(39))
     listing_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("listing.id"))
-    status: so.Mapped[RequestStatus] = so.mapped_column(
-        sa.Enum(
-            RequestStatus,
-            name="status",
-            native_enum=False,
-            create_constraint=True,
-            length=20,
-            values_callable=lambda statuses: [status.value for status in statuses],
-        )
-    )
+    status: so.Mapped[RequestStatus] = so.mapped_column(stored_enum(RequestStatus, "status"))
     locale: so.Mapped[str] = so.mapped_column(sa.String(10), default="en")
     client_address: so.Mapped[str | None] = so.mapped_column(sa.String(45))
     # SHA-256 of the current link's nonce; the nonce itself is only in the mail.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -27,6 +28,18 @@ class UTCDateTime(sa.TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def stored_enum(enum: type[StrEnum], name: str) -> sa.Enum:
+    """A StrEnum stored as its value in a short string column, with a CHECK of the values."""
+    return sa.Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [member.value for member in members],
+    )
 
 
 class _NetworkKey(Protocol):

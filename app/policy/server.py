@@ -25,6 +25,7 @@ from app.listing.rejection import reject_reply
 from app.policy import index as policy_index
 from app.policy import rfc5782
 from app.policy.connections import ACCEPT_BACKLOG, Connections
+from app.policy.heartbeat import Heartbeat, default_name
 
 log = logging.getLogger("delist.policy")
 
@@ -128,10 +129,16 @@ class PolicyProtocol(asyncio.Protocol):
 class PolicyServer:
     """The listening server, its connections and their limits, and the index refresher."""
 
-    def __init__(self, app: Flask, host: str, port: int):
+    def __init__(
+        self, app: Flask, host: str, port: int, name: str | None = None, reuse_port: bool = False
+    ):
         self.app = app
         self.host = host
         self.port = port
+        self.name = name  # in heartbeats; HOST:PORT of this machine when not given
+        self.reuse_port = reuse_port  # several processes listen on the port (SO_REUSEPORT)
+        self.heartbeat: Heartbeat | None = None  # once listening, when the name is known
+        self.loaded_at = utcnow()
         self.connections = Connections(app.config)
         self._service: PolicyService | None = None
         self.stopping = threading.Event()
@@ -153,14 +160,16 @@ class PolicyServer:
         while not self.stopping.is_set():
             started = time.monotonic()
             try:
+                loaded_at = utcnow()
                 with self.app.app_context():
-                    snapshot = policy_index.build(utcnow())
+                    snapshot = policy_index.build(loaded_at)
             except Exception as exc:  # any database error: wait and try again
                 log.error("cannot load the list from the database (%s); retrying", exc)
                 self.stopping.wait(delay)
                 delay = min(delay * 2, 30.0)
                 continue
             self._service = PolicyService(self.app.config, snapshot)
+            self.loaded_at = loaded_at
             log.info(
                 "index loaded: %d listings in %.1f s",
                 len(snapshot.index),
@@ -174,10 +183,13 @@ class PolicyServer:
             self.refresh_once()
 
     def refresh_once(self) -> None:
+        now = utcnow()
         try:
             with self.app.app_context():
-                changed = policy_index.refresh(self.service.snapshot, utcnow())
+                changed = policy_index.refresh(self.service.snapshot, now)
         except Exception as exc:  # keep answering from the index we have
+            if self.heartbeat is not None:
+                self.heartbeat.broken()
             if self.database_down_since is None:
                 self.database_down_since = time.time()
                 log.error("database unreachable (%s); answering from the last index", exc)
@@ -189,6 +201,8 @@ class PolicyServer:
             self.database_down_since = None
         if changed:
             log.info("index refreshed: %d changed listings", changed)
+        if self.heartbeat is not None:
+            self.heartbeat.refreshed(now, len(self.service.snapshot.index))
 
     # --- the network side -------------------------------------------------------------
     async def sweep(self) -> None:
@@ -205,12 +219,17 @@ class PolicyServer:
             self.host,
             self.port,
             reuse_address=True,
+            reuse_port=self.reuse_port or None,
             backlog=ACCEPT_BACKLOG,
         )
         self.port = server.sockets[0].getsockname()[1]
+        # Before the first answer, so the start is on record whatever the refresh interval.
+        self.heartbeat = Heartbeat(self.app, self.name or default_name(self.port))
+        self.heartbeat.refreshed(self.loaded_at, len(self.service.snapshot.index))
         sweeper = asyncio.create_task(self.sweep())
         log.info(
-            "policy server listening on %s:%d (at most %d connections)",
+            "policy server %s listening on %s:%d (at most %d connections)",
+            self.heartbeat.name,
             self.host,
             self.port,
             self.connections.limit,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app.core.actor import Actor
@@ -47,6 +47,9 @@ def status(public_id: str) -> str:
         "portal/status.html",
         delist_request=delist_request,
         status=sender_view.sender_status(delist_request, now),
+        reach=sender_view.removal_reach(
+            delist_request, now, current_app.config["ENFORCEMENT_STALE_SECONDS"]
+        ),
         timeline=request_timeline(delist_request, now),
         mail=mail_reports(delist_request),
         mail_states=MAIL_STATES,
