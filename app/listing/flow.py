@@ -1,4 +1,4 @@
-"""Listings added and removed per day, kept by database triggers (migration 0014).
+"""Listings added and removed per day, kept by database triggers (migration 0015).
 
 The figures are the rows of `listing_flow` plus the changes PostgreSQL's triggers have
 appended to `listing_flow_change` since the worker last folded them in; one query reads

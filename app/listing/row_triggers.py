@@ -1,7 +1,7 @@
 """A bulk insert on SQLite, counted once instead of by a trigger per row.
 
 Triggers on `listing` keep the count of unfinalised listings (migration 0007) and the
-listings added per day (0014). On SQLite they run once per row, which made a
+listings added per day (0015). On SQLite they run once per row, which made a
 million-line import about 15 % slower for the count alone. Within the import's
 transaction we add the rows' figures ourselves, set those triggers aside and put them
 back as they were. SQLite has one writer at a time, so nothing else is written
@@ -22,7 +22,7 @@ from app.listing.flow import ADDED
 from app.models import ListingFlow, ListingTotals
 
 COUNT_TRIGGER = "listing_totals_insert"  # migration 0007
-FLOW_TRIGGER = "listing_flow_insert"  # migration 0014
+FLOW_TRIGGER = "listing_flow_insert"  # migration 0015
 
 
 def _count(connection: sa.Connection, rows: list[dict]) -> None:

@@ -244,7 +244,7 @@ class ListingPrefix(Model):
 class ListingFlow(Model):
     """Listings added (by source) and removed (by who) per UTC day, for the dashboard.
 
-    Database triggers keep it (migration 0014) as they keep ListingTotals, so it always
+    Database triggers keep it (migration 0015) as they keep ListingTotals, so it always
     equals a GROUP BY over `listing`: `kind` "added" counts rows by `listed_at` and
     `source`, "removed" by `removed_at` and `removed_by`. On PostgreSQL the triggers append
     to ListingFlowChange and the worker folds those in (app.listing.flow). A batch
