@@ -6,6 +6,7 @@ app with one clear line naming the variable, never a traceback later on.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ DEFAULT_DATABASE_PATH = INSTANCE_PATH / "delist.sqlite3"
 MAX_LIFETIME_SECONDS = 10 * 365 * 86400
 MAX_DELIST_DELAY_SECONDS = 24 * 60 * 60
 MIN_SECRET_KEY_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
 
 
 class ConfigError(Exception):
@@ -124,6 +126,8 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "ADMIN_IMPORT_MAX_BYTES": (_int, 64 * 1024 * 1024),
     "CHALLENGE_ENABLED": (_bool, True),
     "CHALLENGE_MAX_NUMBER": (_int, 100_000),
+    "METRICS_ALLOW": (_list, ["127.0.0.0/8", "::1/128"]),
+    "METRICS_TOKEN": (_text, None),
 }
 
 # name -> (lowest, highest) for whole-number settings.
@@ -246,7 +250,23 @@ def validate(config: Mapping[str, Any]) -> list[str]:
     sender = config.get("MAIL_DEFAULT_SENDER")
     if sender and "@" not in parseaddr(sender)[1]:
         errors.append(f"MAIL_DEFAULT_SENDER={sender!r}: must be an email address")
-    return errors + dkim_errors(config)
+    return errors + metrics_errors(config) + dkim_errors(config)
+
+
+def metrics_errors(config: Mapping[str, Any]) -> list[str]:
+    """Who may read /metrics: networks that parse, and a token too long to guess."""
+    errors = []
+    for network in config.get("METRICS_ALLOW") or []:
+        try:
+            ipaddress.ip_network(network)
+        except ValueError:
+            errors.append(f"METRICS_ALLOW: {network!r} is not a network, e.g. 10.0.0.0/8")
+    token = config.get("METRICS_TOKEN")
+    if token and len(token) < MIN_METRICS_TOKEN_LENGTH:
+        errors.append(
+            f"METRICS_TOKEN is too short: use at least {MIN_METRICS_TOKEN_LENGTH} random characters"
+        )
+    return errors
 
 
 def dkim_errors(config: Mapping[str, Any]) -> list[str]:
@@ -298,6 +318,9 @@ def derived(settings: Mapping[str, Any]) -> dict[str, Any]:
         # Our 429 handler sets Retry-After; the limiter's own headers would overwrite the
         # precise one the portal sends when it asks a sender to wait for a resend.
         "RATELIMIT_HEADERS_ENABLED": False,
+        "METRICS_ALLOW_NETWORKS": tuple(
+            ipaddress.ip_network(network) for network in settings["METRICS_ALLOW"]
+        ),
     }
     if database_uri.startswith("sqlite"):
         # Wait for the writer instead of failing at once with "database is locked".

@@ -28,6 +28,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     if not app.config["DATABASE_URL"]:  # the default SQLite file lives in the instance folder
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     configure_logging(app)
+    register_metrics(app)
     register_security(app)
     register_extensions(app)
     register_blueprints(app)
@@ -53,6 +54,12 @@ def configure_logging(app: Flask) -> None:
     logging.getLogger("delist").setLevel(level)
     app.logger.setLevel(level)  # after basicConfig, so Flask adds no second handler
     redaction.install()
+
+
+def register_metrics(app: Flask) -> None:
+    from app.web import metrics
+
+    metrics.register(app)  # first, so its clock runs before any hook that answers early
 
 
 def register_security(app: Flask) -> None:
