@@ -259,8 +259,8 @@ def metrics_errors(config: Mapping[str, Any]) -> list[str]:
     for network in config.get("METRICS_ALLOW") or []:
         try:
             ipaddress.ip_network(network)
-        except ValueError:
-            errors.append(f"METRICS_ALLOW: {network!r} is not a network, e.g. 10.0.0.0/8")
+        except ValueError as exc:  # e.g. "192.0.2.1/24 has host bits set"
+            errors.append(f"METRICS_ALLOW: {exc}")
     token = config.get("METRICS_TOKEN")
     if token and len(token) < MIN_METRICS_TOKEN_LENGTH:
         errors.append(

@@ -133,7 +133,9 @@ def _tail(log: Path) -> str:
 
 
 @contextmanager
-def running_portal(database_url: str, mail_port: int, **settings) -> Iterator[str]:
+def running_portal(
+    database_url: str, mail_port: int, *, workers: int = 1, **settings
+) -> Iterator[str]:
     """Serve the portal with gunicorn on a free loopback port; yield its base URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -147,12 +149,12 @@ def running_portal(database_url: str, mail_port: int, **settings) -> Iterator[st
         "DELIST_ALLOW_NON_GLOBAL_IPS": "true",
         **{name: str(value) for name, value in settings.items()},
     }
-    with gunicorn_server("wsgi:app", env, port):
+    with gunicorn_server("wsgi:app", env, port, workers=workers):
         yield url
 
 
 @contextmanager
-def portal_with_mail(database_url: str, *listed: str, **settings):
+def portal_with_mail(database_url: str, *listed: str, workers: int = 1, **settings):
     """The portal in gunicorn, a real SMTP sink for its mail, and an app to run the worker."""
     from app import create_app
     from app.extensions import db
@@ -162,7 +164,9 @@ def portal_with_mail(database_url: str, *listed: str, **settings):
     sink = SmtpSink(app.config["MAIL_PORT"])
     sink.start()
     try:
-        with running_portal(database_url, app.config["MAIL_PORT"], **settings) as url:
+        with running_portal(
+            database_url, app.config["MAIL_PORT"], workers=workers, **settings
+        ) as url:
             yield app, url, sink
     finally:
         sink.stop()

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from prometheus_client import (
     GC_COLLECTOR,
@@ -90,7 +91,7 @@ class WorkerMetrics(Collector):
         try:
             with self.app.app_context():
                 state = outbox.queue_state(now)
-        except Exception:  # the pass's own log says what is wrong with the database
+        except sa.exc.DBAPIError:  # the pass's own log says what is wrong with the database
             return
         depth = GaugeMetricFamily(
             "delist_worker_outbox_messages",

@@ -105,12 +105,12 @@ def policy_server_command(listen: str, check: str | None, metrics_listen: str | 
     host, port = host_port(listen, "--listen")
     # The app itself, for the server's threads; Flask types current_app as the app, not its proxy.
     server = PolicyServer(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: server.stop())
     if metrics_listen:
         from app.policy.metrics import PolicyMetrics
 
         serve_metrics(metrics_listen, PolicyMetrics(server))
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: server.stop())
     try:
         server.run()
     except OSError as exc:

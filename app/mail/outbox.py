@@ -120,7 +120,7 @@ def queue_state(now: datetime) -> QueueState:
         .where(OutboxMessage.status.in_(("queued", "sending", "failed")))
         .group_by(OutboxMessage.status)
     )
-    by_status = {"queued": 0, "sending": 0, "failed": 0, **{s: n for s, n in counted.tuples()}}
+    by_status = {"queued": 0, "sending": 0, "failed": 0, **{s: n for s, n in counted}}
     oldest = db.session.scalar(
         sa.select(sa.func.min(OutboxMessage.next_attempt_at)).where(_due(now))
     )

@@ -49,7 +49,7 @@ class AnswerLatency:
             buckets.append(("+Inf" if bound == float("inf") else repr(bound), running))
         return HistogramMetricFamily(
             "delist_policy_answer_seconds",
-            "Time to answer one policy request, from its last byte to the answer written.",
+            "Time to work out the answer to one policy request (parsing and index lookup).",
             buckets=buckets,
             sum_value=self.total,
         )

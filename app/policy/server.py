@@ -109,8 +109,9 @@ class PolicyProtocol(asyncio.Protocol):
             finished = True
             if request:  # tolerate stray empty lines between requests
                 started = time.perf_counter()
-                self.transport.write(service.answer(request))
+                answer = service.answer(request)
                 service.latency.observe(time.perf_counter() - started)
+                self.transport.write(answer)
         if self.buffer.startswith(b"\n"):  # stray empty lines begin no request
             self.buffer = bytearray(self.buffer.lstrip(b"\n"))
         if len(self.buffer) > MAX_REQUEST_BYTES:
