@@ -9,6 +9,7 @@ default. The checks that need more than a range (branding, DKIM) are functions o
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -30,6 +31,7 @@ DEFAULT_PORTAL_TITLE = "Delist portal"
 MAX_LIFETIME_SECONDS = 10 * 365 * 86400
 MAX_DELIST_DELAY_SECONDS = 24 * 60 * 60
 MIN_SECRET_KEY_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
 
 
 class ConfigError(Exception):
@@ -136,6 +138,8 @@ SETTINGS: dict[str, tuple[Callable[[str], Any], Any]] = {
     "OPERATOR_NAME_JA": (_text, None),
     "CONTACT_EMAIL": (_text, None),
     "THEME_DIR": (_text, None),
+    "METRICS_ALLOW": (_list, ["127.0.0.0/8", "::1/128"]),
+    "METRICS_TOKEN": (_text, None),
 }
 
 # name -> (lowest, highest) for whole-number settings.
@@ -262,7 +266,7 @@ def validate(config: Mapping[str, Any]) -> list[str]:
     sender = config.get("MAIL_DEFAULT_SENDER")
     if sender and "@" not in parseaddr(sender)[1]:
         errors.append(f"MAIL_DEFAULT_SENDER={sender!r}: must be an email address")
-    return errors + branding_errors(config) + dkim_errors(config)
+    return errors + branding_errors(config) + metrics_errors(config) + dkim_errors(config)
 
 
 def branding_errors(config: Mapping[str, Any]) -> list[str]:
@@ -282,6 +286,22 @@ def branding_errors(config: Mapping[str, Any]) -> list[str]:
     theme = config.get("THEME_DIR")
     if theme and not Path(theme).is_dir():
         errors.append(f"THEME_DIR={theme!r}: no such folder")
+    return errors
+
+
+def metrics_errors(config: Mapping[str, Any]) -> list[str]:
+    """Who may read /metrics: networks that parse, and a token too long to guess."""
+    errors = []
+    for network in config.get("METRICS_ALLOW") or []:
+        try:
+            ipaddress.ip_network(network)
+        except ValueError as exc:  # e.g. "192.0.2.1/24 has host bits set"
+            errors.append(f"METRICS_ALLOW: {exc}")
+    token = config.get("METRICS_TOKEN")
+    if token and len(token) < MIN_METRICS_TOKEN_LENGTH:
+        errors.append(
+            f"METRICS_TOKEN is too short: use at least {MIN_METRICS_TOKEN_LENGTH} random characters"
+        )
     return errors
 
 
@@ -338,6 +358,9 @@ def derived(settings: Mapping[str, Any]) -> dict[str, Any]:
         # Our 429 handler sets Retry-After; the limiter's own headers would overwrite the
         # precise one the portal sends when it asks a sender to wait for a resend.
         "RATELIMIT_HEADERS_ENABLED": False,
+        "METRICS_ALLOW_NETWORKS": tuple(
+            ipaddress.ip_network(network) for network in settings["METRICS_ALLOW"]
+        ),
     }
     if database_uri.startswith("sqlite"):
         # Wait for the writer instead of failing at once with "database is locked".

@@ -28,6 +28,7 @@ def create_app(overrides: Mapping[str, object] | None = None) -> Flask:
     if not app.config["DATABASE_URL"]:  # the default SQLite file lives in the instance folder
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     configure_logging(app)
+    register_metrics(app)
     register_security(app)
     register_extensions(app)
     register_blueprints(app)
@@ -55,6 +56,12 @@ def configure_logging(app: Flask) -> None:
     redaction.install()
     if not app.testing:  # tests read the lines as they are logged
         security_log.write_in_background()
+
+
+def register_metrics(app: Flask) -> None:
+    from app.web import metrics
+
+    metrics.register(app)  # first, so its clock runs before any hook that answers early
 
 
 def register_security(app: Flask) -> None:

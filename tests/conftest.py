@@ -15,7 +15,7 @@ from flask_migrate import upgrade
 from app import create_app
 from app.accounts import api_keys
 from app.core.actor import Actor
-from app.extensions import db
+from app.extensions import db, limiter
 from tests.helpers import BASE_CONFIG, T0, SmtpSink, free_port
 from tests.helpers_database import server_engine
 
@@ -181,3 +181,10 @@ def keys(app) -> dict[str, str]:
             _, made[name] = api_keys.create(name, scopes, actor=Actor("test"), now=T0)
         db.session.commit()
     return made
+
+
+@pytest.fixture
+def limit_on_every_page():
+    """A default limit of two requests an hour on every view without its own exemption."""
+    yield {"RATELIMIT_DEFAULT": "2 per hour"}
+    limiter.limit_manager.set_default_limits([])  # the limiter outlives this test's app

@@ -133,7 +133,9 @@ def _tail(log: Path) -> str:
 
 
 @contextmanager
-def running_portal(database_url: str, mail_port: int, **settings) -> Iterator[str]:
+def running_portal(
+    database_url: str, mail_port: int, *, workers: int = 1, **settings
+) -> Iterator[str]:
     """Serve the portal with gunicorn on a free loopback port; yield its base URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -147,7 +149,7 @@ def running_portal(database_url: str, mail_port: int, **settings) -> Iterator[st
         "DELIST_ALLOW_NON_GLOBAL_IPS": "true",
         **{name: str(value) for name, value in settings.items()},
     }
-    with gunicorn_server("wsgi:app", env, port):
+    with gunicorn_server("wsgi:app", env, port, workers=workers):
         yield url
 
 
@@ -176,7 +178,11 @@ def branded(theme: Path) -> dict[str, str]:
 
 @contextmanager
 def portal_with_mail(
-    database_url: str, *listed: str, branding: dict[str, str] | None = None, **settings
+    database_url: str,
+    *listed: str,
+    branding: dict[str, str] | None = None,
+    workers: int = 1,
+    **settings,
 ):
     """The portal in gunicorn, a real SMTP sink for its mail, and an app to run the worker
     (both with `branding`, so the mails are signed as the pages are)."""
@@ -191,7 +197,9 @@ def portal_with_mail(
     sink = SmtpSink(app.config["MAIL_PORT"])
     sink.start()
     try:
-        with running_portal(database_url, app.config["MAIL_PORT"], **branding, **settings) as url:
+        with running_portal(
+            database_url, app.config["MAIL_PORT"], workers=workers, **branding, **settings
+        ) as url:
             yield app, url, sink
     finally:
         sink.stop()

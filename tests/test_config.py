@@ -45,6 +45,9 @@ def test_delist_delay_within_a_day_is_accepted(value):
         ({"MAIL_USE_TLS": "true", "MAIL_USE_SSL": "true"}, "cannot both be true"),
         ({"MAIL_DEFAULT_SENDER": "nobody"}, "must be an email address"),
         ({"CONFIRM_TOKEN_MAX_AGE_SECONDS": "10"}, "must be between 300 and 604800"),
+        ({"METRICS_ALLOW": "10.0.0.0/8, 10.0.0.0/33"}, "METRICS_ALLOW: '10.0.0.0/33' does not"),
+        ({"METRICS_ALLOW": "192.0.2.1/24"}, "METRICS_ALLOW: 192.0.2.1/24 has host bits set"),
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN is too short"),
     ],
 )
 def test_bad_settings_are_refused_with_the_variable_named(env, message):

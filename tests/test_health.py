@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from app import create_app
-from app.extensions import db, limiter
+from app.extensions import db
 from tests.helpers import BASE_CONFIG, free_port
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -97,13 +97,6 @@ def test_an_unreachable_redis_is_named(app):
 def test_a_reachable_redis_is_ready(app):
     app.config["RATELIMIT_STORAGE_URI"] = TEST_REDIS_URL
     assert probe(app, "/readyz").status_code == 200
-
-
-@pytest.fixture
-def limit_on_every_page():
-    """A default limit of two requests an hour on every view without its own exemption."""
-    yield {"RATELIMIT_DEFAULT": "2 per hour"}
-    limiter.limit_manager.set_default_limits([])  # the limiter outlives this test's app
 
 
 def test_probes_are_never_rate_limited(tmp_path, limit_on_every_page):

@@ -3,6 +3,7 @@ their hardening. The units name the checkout `/srv/delist-portal`; the test plac
 in a temporary checkout, with the programs they start, and verifies them there."""
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -86,3 +87,21 @@ def test_the_policy_unit_lets_its_parent_process_stop_the_others():
     text = (UNITS / NAMES[2]).read_text()
     assert "KillMode=mixed" in text
     assert "TimeoutStopSec=30" in text
+
+
+def test_the_worker_and_the_policy_service_serve_metrics_on_loopback_ports_of_their_own(
+    bare_app,
+):
+    listening = {}
+    for name, command in (
+        ("delist-portal-worker.service", "worker"),
+        ("delist-portal-policy.service", "policy-server"),
+    ):
+        exec_start = (UNITS / name).read_text().replace("\\\n", " ")
+        match = re.search(r"^ExecStart=.* --metrics-listen (\S+)", exec_start, re.M)
+        assert match, f"{name} serves no metrics"
+        options = {opt for param in bare_app.cli.commands[command].params for opt in param.opts}
+        assert "--metrics-listen" in options
+        listening[name] = match.group(1)
+    assert all(address.startswith("127.0.0.1:") for address in listening.values())
+    assert len(set(listening.values())) == 2, listening

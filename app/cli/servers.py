@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 
 import click
 import sqlalchemy as sa
@@ -12,8 +13,18 @@ from flask.cli import with_appcontext
 
 from app.cli import worker
 from app.cli.common import InputError, host_port
+from app.cli.metrics import WorkerMetrics, serve_metrics
 from app.core.clock import utcnow
 from app.extensions import db
+
+
+def metrics_listen_option(command: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--metrics-listen",
+        metavar="HOST:PORT",
+        default=None,
+        help="Serve Prometheus metrics over HTTP there (e.g. 127.0.0.1:9101).",
+    )(command)
 
 
 @click.command("worker")
@@ -22,12 +33,18 @@ from app.extensions import db
 @click.option(
     "--interval", type=click.IntRange(1, 3600), default=None, help="Seconds between passes."
 )
-def worker_command(once: bool, interval: int | None) -> None:
+@metrics_listen_option
+def worker_command(once: bool, interval: int | None, metrics_listen: str | None) -> None:
     """Deliver mail, finalise due removals and expire stale requests."""
     interval = interval or current_app.config["WORKER_POLL_SECONDS"]
     if once:
+        if metrics_listen:
+            raise InputError("--metrics-listen serves the loop's figures: leave out --once")
         click.echo(str(worker.run_once(utcnow())))
         return
+    figures = WorkerMetrics(current_app._get_current_object())  # type: ignore[attr-defined]
+    if metrics_listen:
+        serve_metrics(metrics_listen, figures)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -35,6 +52,7 @@ def worker_command(once: bool, interval: int | None) -> None:
     while not stop.is_set():
         try:
             report = worker.run_once(utcnow())
+            figures.passed(report)
             if (
                 report.delivery.sent
                 or report.removals_finalised
@@ -45,6 +63,7 @@ def worker_command(once: bool, interval: int | None) -> None:
         except sa.exc.OperationalError as exc:
             # The database is away; keep the worker alive and try again next pass.
             db.session.rollback()
+            figures.failed()
             current_app.logger.error("worker pass failed: %s", exc.orig)
         db.session.remove()
         stop.wait(interval)
@@ -86,9 +105,14 @@ def mail_sink_command(listen: str, mailbox: str | None) -> None:
     default=None,
     help="Processes answering on the port, each with its own index (default: one per core).",
 )
+@metrics_listen_option
 @with_appcontext
 def policy_server_command(
-    listen: str, check: str | None, name: str | None, processes: int | None
+    listen: str,
+    check: str | None,
+    name: str | None,
+    processes: int | None,
+    metrics_listen: str | None,
 ) -> None:
     """Answer Postfix policy requests (check_policy_service) from an in-memory index."""
     from app.cli import policy_serving
@@ -104,9 +128,9 @@ def policy_server_command(
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         if count == 1:
-            policy_serving.serve(app, host, port, name)
+            policy_serving.serve(app, host, port, name, metrics=metrics_listen)
         else:
-            policy_serving.serve_processes(app, host, port, name, count)
+            policy_serving.serve_processes(app, host, port, name, count, metrics=metrics_listen)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {listen}: {exc.strerror}") from None
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid, parseaddr
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -103,6 +103,28 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(
         OutboxMessage.status.in_(("queued", "sending")), OutboxMessage.next_attempt_at <= now
     )
+
+
+class QueueState(NamedTuple):
+    """What waits in the outbox: messages by status (delivered ones not counted) and when
+    the longest-waiting due message became due."""
+
+    by_status: dict[str, int]
+    oldest_due_at: datetime | None
+
+
+def queue_state(now: datetime) -> QueueState:
+    """Two index range scans (`ix_outbox_message_due`), however many messages were sent."""
+    counted = db.session.execute(
+        sa.select(OutboxMessage.status, sa.func.count())
+        .where(OutboxMessage.status.in_(("queued", "sending", "failed")))
+        .group_by(OutboxMessage.status)
+    )
+    by_status = {"queued": 0, "sending": 0, "failed": 0, **{s: n for s, n in counted}}
+    oldest = db.session.scalar(
+        sa.select(sa.func.min(OutboxMessage.next_attempt_at)).where(_due(now))
+    )
+    return QueueState(by_status, oldest)
 
 
 def _claim(now: datetime, lease: timedelta) -> OutboxMessage | None:

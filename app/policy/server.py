@@ -26,6 +26,7 @@ from app.policy import index as policy_index
 from app.policy import rfc5782
 from app.policy.connections import ACCEPT_BACKLOG, Connections
 from app.policy.heartbeat import Heartbeat, default_name
+from app.policy.metrics import AnswerLatency
 
 log = logging.getLogger("delist.policy")
 
@@ -44,6 +45,7 @@ class PolicyService:
         self.requests = 0
         self.rejected = 0
         self.malformed = 0
+        self.latency = AnswerLatency()
 
     def reject(self, address: str) -> bytes:
         return f"action={reject_reply(self.config, address)}\n\n".encode()
@@ -107,7 +109,10 @@ class PolicyProtocol(asyncio.Protocol):
             del self.buffer[: end + 2]
             finished = True
             if request:  # tolerate stray empty lines between requests
-                self.transport.write(service.answer(request))
+                started = time.perf_counter()
+                answer = service.answer(request)
+                service.latency.observe(time.perf_counter() - started)
+                self.transport.write(answer)
         if self.buffer.startswith(b"\n"):  # stray empty lines begin no request
             self.buffer = bytearray(self.buffer.lstrip(b"\n"))
         if len(self.buffer) > MAX_REQUEST_BYTES:
@@ -145,6 +150,7 @@ class PolicyServer:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.ready = threading.Event()
         self.database_down_since: float | None = None
+        self.refreshed_at = time.monotonic()  # when the index last matched the database
 
     @property
     def service(self) -> PolicyService:
@@ -170,6 +176,7 @@ class PolicyServer:
                 continue
             self._service = PolicyService(self.app.config, snapshot)
             self.loaded_at = loaded_at
+            self.refreshed_at = time.monotonic()
             log.info(
                 "index loaded: %d listings in %.1f s",
                 len(snapshot.index),
@@ -194,6 +201,7 @@ class PolicyServer:
                 self.database_down_since = time.time()
                 log.error("database unreachable (%s); answering from the last index", exc)
             return
+        self.refreshed_at = time.monotonic()
         if self.database_down_since is not None:
             log.info(
                 "database reachable again after %.0f s", time.time() - self.database_down_since

@@ -17,6 +17,7 @@ from app.models import DelistRequest, Listing
 from app.portal import bp
 from app.portal.forms import ConfirmForm
 from app.portal.status import to_status_page
+from app.web import metrics
 from app.web.rate_limits import setting
 
 TOKEN_ERROR_STATUS = {"invalid": 404, "expired": 410, "used": 410}
@@ -67,6 +68,7 @@ def confirm_post(token: str) -> ResponseReturnValue:
             token, actor=Actor.sender(request.remote_addr), now=utcnow()
         )
         db.session.commit()
+        metrics.count_confirmation(delist_request.status)
     except TokenError as error:
         db.session.rollback()
         if error.reason != "used" or error.delist_request is None:

@@ -19,6 +19,7 @@ from app.portal import bp, outcomes
 from app.portal.forms import MAX_IP_LENGTH, DelistForm, normalised_ip, sent_delist_form
 from app.portal.limits import count_mail, submit_limits
 from app.portal.public_form import blank_form_page, challenge_refused, form_page
+from app.web import metrics
 
 
 # The two sender forms check their CSRF token themselves (FlaskForm), so that an
@@ -83,4 +84,5 @@ def _submit(form: DelistForm, now: datetime) -> ResponseReturnValue:
     # again. A failed commit raises, and this page is never sent.
     db.session.commit()
     count_mail(result)
+    metrics.count_submission(result.outcome)
     return (page, *outcomes.status_and_headers(result, now))

@@ -11,6 +11,7 @@ from werkzeug.exceptions import BadHost, BadRequest, HTTPException, SecurityErro
 
 from app.core import security_log
 from app.extensions import db
+from app.web import metrics
 
 MESSAGES = {
     400: (_l("Bad request"), _l("We could not understand this request.")),
@@ -79,6 +80,7 @@ def register(app: Flask) -> None:
         security_log.event(
             "rate_limit.hit", outcome="refused", client=request.remote_addr, path=request.path
         )
+        metrics.count_rate_limit_hit()
         body, status = _too_many_page(error)
         limit = getattr(error, "limit", None)
         seconds = limit.limit.get_expiry() if limit is not None else 3600
