@@ -138,3 +138,14 @@ def test_a_name_too_long_is_refused(env):
     result = run_on_pipes(env, "policy-server", "--name", "x" * 197)
     assert result.returncode == 2
     assert "--name must be 1 to 196 characters" in result.stderr
+
+
+def test_each_process_serves_its_metrics_on_a_port_of_its_own(bare_app):
+    from app.cli.policy_serving import nth_address
+
+    assert [nth_address("127.0.0.1:9102", n) for n in (1, 2, 3)] == [
+        "127.0.0.1:9102",
+        "127.0.0.1:9103",
+        "127.0.0.1:9104",
+    ]
+    assert nth_address("[::1]:9102", 2) == "[::1]:9103"

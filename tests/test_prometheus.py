@@ -88,7 +88,7 @@ def test_prometheus_reads_the_portal_the_worker_and_the_policy_service(database_
         }
         worker_metrics, policy_port, policy_metrics = free_port(), free_port(), free_port()
         worker = ["worker", "--interval", "1", "--metrics-listen", f"127.0.0.1:{worker_metrics}"]
-        policy = ["policy-server", "--listen", f"127.0.0.1:{policy_port}"]
+        policy = ["policy-server", "--listen", f"127.0.0.1:{policy_port}", "--processes", "1"]
         policy += ["--metrics-listen", f"127.0.0.1:{policy_metrics}"]
         targets = {
             "portal": url.removeprefix("http://"),

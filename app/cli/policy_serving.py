@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 
 import click
 from flask import Flask
@@ -49,13 +50,25 @@ def nth_address(listen: str, number: int) -> str:
     return f"{host}:{int(port) + number - 1}"
 
 
+def _check_free(listen: str) -> None:
+    host, port = host_port(listen, "--metrics-listen")
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {listen} for metrics: {exc.strerror}"
+        ) from None
+
+
 def serve_processes(
     app: Flask, host: str, port: int, name: str | None, count: int, metrics: str | None = None
 ) -> None:
     """`count` policy servers sharing the port, each reporting as NAME#N, and each with its
     metrics on a port of its own: `metrics`'s port for #1, the next for #2, and so on."""
     if metrics:
-        host_port(metrics, "--metrics-listen")  # a bad address: one line, before any fork
+        for number in range(1, count + 1):
+            _check_free(nth_address(metrics, number))  # one line in the parent, before any fork
     holding = reserve(host, port)
     port = holding.getsockname()[1]
     base = name or default_name(port)
