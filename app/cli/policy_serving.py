@@ -67,6 +67,7 @@ def serve_processes(
     """`count` policy servers sharing the port, each reporting as NAME#N, and each with its
     metrics on a port of its own: `metrics`'s port for #1, the next for #2, and so on."""
     if metrics:
+        host_port(metrics, "--metrics-listen")  # as given, before the ports above it
         for number in range(1, count + 1):
             _check_free(nth_address(metrics, number))  # one line in the parent, before any fork
     holding = reserve(host, port)
