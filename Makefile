@@ -1,8 +1,8 @@
 # Two commands do everything on a fresh machine with Python 3.11+:
 #   make run    the portal with its embedded defaults (SQLite, a local mail sink, the worker)
 #   make test   lint, format check, type check and the test suite (PostgreSQL too when
-#               TEST_DATABASE_URL is set; installs Postfix, swaks, rbldnsd, dig, fail2ban and Chromium
-#               from Debian when run as root)
+#               TEST_DATABASE_URL is set; installs the Debian packages its end-to-end tests
+#               use, listed in scripts/install-test-tools, when run as root)
 
 PYTHON ?= python3
 VENV := .venv
