@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,19 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
-import pytest
-
 from tests.helpers import csrf_token, free_port
 from tests.helpers_browser import PROJECT_ROOT, stop, wait_for_port
+from tests.helpers_mta import require
 
 SCRAPE_SECONDS = 1
-
-
-def prometheus_program() -> str:
-    program = shutil.which("prometheus") or "/usr/bin/prometheus"
-    if not Path(program).exists():
-        pytest.skip("prometheus is not installed (scripts/install-test-tools)")
-    return program
 
 
 def scrape_config(targets: dict[str, str]) -> str:
@@ -50,7 +41,7 @@ def scrape_config(targets: dict[str, str]) -> str:
 @contextmanager
 def prometheus_server(targets: dict[str, str]) -> Iterator[str]:
     """Prometheus scraping `targets` until the block ends; yields its base URL."""
-    program = prometheus_program()
+    program = require("prometheus")
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="prometheus-") as folder:
         config = Path(folder) / "prometheus.yml"

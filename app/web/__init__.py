@@ -1,7 +1,7 @@
 """What every web page shares: error pages, security headers, languages, time formatting,
 the operator's names and theme folder, the form base class, template translations, redirect
-targets, rate limits more than one edge applies, who a client is for those limits, and
-gunicorn's logger.
+targets, rate limits more than one edge applies, who a client is for those limits,
+gunicorn's logger, and the portal's metrics for Prometheus.
 
 May import app.core, app.extensions and app.listing.addresses (a client's network); the
 blueprints (portal, admin, api) import from here.
