@@ -16,6 +16,7 @@ import shutil
 import ssl
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -120,9 +121,17 @@ class Nginx:
     def certificate(self) -> Path:
         return self.root / "cert.pem"
 
-    def access_log(self) -> str:
+    def access_log(self, settle: float = 0.3) -> str:
+        """The access log once it has stopped growing: nginx writes a request's line after
+        the answer is sent, so the client may read the answer before the line is there."""
         path = self.root / "access.log"
-        return path.read_text() if path.exists() else ""
+        text, deadline = None, time.monotonic() + 10
+        while True:
+            now = path.read_text() if path.exists() else ""
+            if (now == text and now) or time.monotonic() > deadline:
+                return now
+            text = now
+            time.sleep(settle)
 
 
 @contextmanager
