@@ -110,6 +110,15 @@ def test_nginx_serves_static_files_itself(database_url):
 
 
 @on_sqlite
+def test_the_public_site_never_passes_metrics_to_the_portal(database_url):
+    with portal_behind_nginx(database_url, PROXY_COUNT="1") as (_, nginx, _):
+        visitor = Visitor(nginx, "127.0.0.1")  # an address METRICS_ALLOW would let in
+        assert visitor.get("/metrics").status == 404
+        [line] = [line for line in nginx.access_log().splitlines() if "/metrics" in line]
+        assert "upstream=- " in line  # gunicorn never saw it
+
+
+@on_sqlite
 def test_nginx_stops_large_bodies_except_the_admin_import(database_url):
     with portal_behind_nginx(database_url, PROXY_COUNT="1") as (_, nginx, _):
         visitor = Visitor(nginx, "127.0.0.2")
