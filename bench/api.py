@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import lookup as helpers
 from flask_migrate import upgrade
-from web import SECRET, THREAD_IDS, THREADS, wrk
+from web import SECRET, THREADS, env_for, post_init, wrk
 
 from app import create_app
 from app.accounts import api_keys
@@ -47,14 +47,8 @@ from tests.helpers_browser import gunicorn_server
 
 # A thread's n-th report names the pool's (n mod pool)-th network of its own 10.<id>.x.y.
 KEYED_JSON = (
-    THREAD_IDS
-    + """function init(args)
-  n = 0
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["Authorization"] = "Bearer %(key)s"
-end
-function next_report()
+    post_init({"Content-Type": "application/json", "Authorization": "Bearer %(key)s"})
+    + """function next_report()
   n = n + 1
   local k = n %% %(pool)d
   local net = string.format("10.%%d.%%d.%%d", id, math.floor(k / 256), k %% 256)
@@ -118,18 +112,6 @@ def hits_recorded(database_url: str) -> int:
         total = db.session.scalar(sa.select(sa.func.sum(Listing.hit_count - 1)))
         db.engine.dispose()
     return int(total or 0)
-
-
-def env_for(database_url: str, port: int) -> dict:
-    return {
-        **os.environ,
-        "SECRET_KEY": SECRET,
-        "DATABASE_URL": database_url,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "DELIST_ALLOW_NON_GLOBAL_IPS": "true",
-        "RATELIMIT_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
-    }
 
 
 def main() -> None:

@@ -57,15 +57,18 @@ function setup(thread)
   next_id = next_id + 1
 end
 """
+
+
+def post_init(headers: dict[str, str]) -> str:
+    """wrk's per-thread set-up for POSTs with these headers (values may hold %(...)s), after
+    THREAD_IDS; `n` counts the thread's requests."""
+    lines = "".join(f'  wrk.headers["{name}"] = "{value}"\n' for name, value in headers.items())
+    return THREAD_IDS + f'function init(args)\n  n = 0\n  wrk.method = "POST"\n{lines}end\n'
+
+
 POST_SCRIPT = (
-    THREAD_IDS
-    + """function init(args)
-  n = 0
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-  wrk.headers["Cookie"] = "%(cookie)s"
-end
-function request()
+    post_init({"Content-Type": "application/x-www-form-urlencoded", "Cookie": "%(cookie)s"})
+    + """function request()
   n = n + 1
   local ip = string.format("10.%%d.%%d.%%d", id, math.floor(n / 256) %% 256, n %% 256)
   local body = "csrf_token=%(token)s&email=u" .. id .. "-" .. n .. "%%40example.com&ip=" .. ip
