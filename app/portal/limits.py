@@ -80,9 +80,7 @@ def mail_limits(view: Callable[P, R]) -> Callable[P, R]:
             deduct_when=queued_a_mail,
         ),
     )
-    for limit in limits:
-        view = limit(view)
-    return view
+    return _stacked(view, limits)
 
 
 def submit_limits(view: Callable[P, R]) -> Callable[P, R]:
@@ -103,6 +101,13 @@ def submit_limits(view: Callable[P, R]) -> Callable[P, R]:
             exempt_when=no_target_ip,
         ),
     )
+    return _stacked(view, limits)
+
+
+def _stacked(
+    view: Callable[P, R], limits: tuple[Callable[[Callable[P, R]], Callable[P, R]], ...]
+) -> Callable[P, R]:
+    """The view behind every limit, the first one innermost."""
     for limit in limits:
         view = limit(view)
     return view
