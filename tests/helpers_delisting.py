@@ -13,7 +13,7 @@ from app.delisting import submission
 from app.delisting.tokens import read_confirmation
 from app.extensions import db
 from app.listing import blocklist
-from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage
+from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage, RequestStatus
 from tests.helpers import T0
 
 SENDER = Actor.sender("198.51.100.200")
@@ -61,6 +61,22 @@ def mails(kind: str | None = None) -> list[OutboxMessage]:
     if kind:
         statement = statement.where(OutboxMessage.kind == kind)
     return list(db.session.scalars(statement))
+
+
+def pending_request(listing: Listing, ip: str, n: int, expires_at: datetime) -> DelistRequest:
+    """An unconfirmed request for `listing` from sender number `n`, added to the session."""
+    row = DelistRequest(
+        public_id=secrets.token_urlsafe(16),
+        email=f"s{n}@example.org",
+        ip=ip,
+        listing_id=listing.id,
+        status=RequestStatus.PENDING,
+        locale="en",
+        created_at=T0,
+        expires_at=expires_at,
+    )
+    db.session.add(row)
+    return row
 
 
 def requests() -> list[DelistRequest]:

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.listing import blocklist, lifetimes
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage, RequestStatus
 from tests.helpers import T0, run_at_once
+from tests.helpers_delisting import pending_request
 
 pytestmark = [
     pytest.mark.postgresql_only,
@@ -84,17 +85,8 @@ def test_two_workers_expire_each_stale_request_once(app):
             ip_network("192.0.2.0/24"), "spam", actor=Actor("t"), now=T0
         ).listing
         for n in range(COUNT):
-            db.session.add(
-                DelistRequest(
-                    public_id=secrets.token_urlsafe(16),
-                    email=f"s{n}@example.org",
-                    ip=f"10.{n // 250}.{n % 250}.1",
-                    listing_id=listing.id,
-                    status=RequestStatus.PENDING,
-                    locale="en",
-                    created_at=T0,
-                    expires_at=T0 + timedelta(minutes=5),
-                )
+            pending_request(
+                listing, f"10.{n // 250}.{n % 250}.1", n, expires_at=T0 + timedelta(minutes=5)
             )
         db.session.commit()
     run_at_once(_pass, [(app,), (app,)])
@@ -112,17 +104,8 @@ def test_two_workers_record_each_expiry_and_close_each_lapsed_request_once(app):
             listing = blocklist.add_listing(
                 network, "spam", actor=Actor("t"), now=T0, lifetime=lifetimes.Asked(3600)
             ).listing
-            db.session.add(
-                DelistRequest(
-                    public_id=secrets.token_urlsafe(16),
-                    email=f"s{n}@example.org",
-                    ip=str(network.network_address),
-                    listing_id=listing.id,
-                    status=RequestStatus.PENDING,
-                    locale="en",
-                    created_at=T0,
-                    expires_at=T0 + timedelta(days=1),
-                )
+            pending_request(
+                listing, str(network.network_address), n, expires_at=T0 + timedelta(days=1)
             )
         db.session.commit()
     run_at_once(_pass, [(app,), (app,)])
