@@ -289,39 +289,14 @@ class Finalised(NamedTuple):
     expiries: int  # ended on their own
 
 
-def _finalise(listing: Listing, now: datetime) -> None:
-    """Record the end the listing has reached: its scheduled removal, or its expiry."""
-    listing.changed_at = now
-    if ends_by_expiry(listing):
-        listing.removed_at = listing.expires_at
-        listing.removed_by = EXPIRY.name
-        audit.record("listing.expired", actor=EXPIRY, now=now, listing=listing)
-        return
-    listing.removed_at = listing.removal_effective_at
-    listing.removed_by = listing.removal_scheduled_by
-    audit.record("removal.effective", actor=WORKER, now=now, listing=listing)
-
-
-def finalise_due_listings(now: datetime, limit: int | None = 1000) -> Finalised:
-    """Record as history the listings whose end has come; say how many of each kind.
-
-    One UPDATE for the batch, ending each as `_finalise` ends one (the same rule,
-    `Listing.expires_by_itself`, in SQL), and one INSERT of their audit rows: a hundred
-    thousand listings that expire at once are history within a minute. Rows are claimed
-    with SKIP LOCKED (PostgreSQL), so several workers finalise each once. Their requests
-    are closed by app.delisting.jobs, which tells the senders.
-    """
-    due = (
-        sa.select(Listing.id)
-        .where(Listing.end_reached_at(now))
-        .order_by(Listing.ends_at, Listing.id)  # earliest first
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+def _end(listings: sa.Select[int], now: datetime) -> Finalised:
+    """Record as history the end each of these listings has reached: its scheduled removal,
+    or its expiry (the rule `Listing.expires_by_itself`, in SQL). One UPDATE and one INSERT
+    of audit rows, however many listings."""
     by_expiry = Listing.expires_by_itself
     ended = db.session.execute(
         sa.update(Listing)
-        .where(Listing.id.in_(due.scalar_subquery()))
+        .where(Listing.id.in_(listings.scalar_subquery()))
         .values(
             removed_at=sa.case((by_expiry, Listing.expires_at), else_=Listing.removal_effective_at),
             removed_by=sa.case((by_expiry, EXPIRY.name), else_=Listing.removal_scheduled_by),
@@ -337,6 +312,29 @@ def finalise_due_listings(now: datetime, limit: int | None = 1000) -> Finalised:
     audit.record_for_listings("listing.expired", actor=EXPIRY, now=now, listing_ids=expired)
     audit.record_for_listings("removal.effective", actor=WORKER, now=now, listing_ids=removed)
     return Finalised(len(removed), len(expired))
+
+
+def _finalise(listing: Listing, now: datetime) -> None:
+    """Record the end one listing has reached (the object is brought up to date)."""
+    _end(sa.select(Listing.id).where(Listing.id == listing.id), now)
+
+
+def finalise_due_listings(now: datetime, limit: int | None = 1000) -> Finalised:
+    """Record as history the listings whose end has come; say how many of each kind.
+
+    A batch is one UPDATE and one INSERT (`_end`): a hundred thousand listings that expire
+    at once are history within a minute. Rows are claimed with SKIP LOCKED (PostgreSQL), so
+    several workers finalise each once. Their requests are closed by app.delisting.jobs,
+    which tells the senders.
+    """
+    return _end(
+        sa.select(Listing.id)
+        .where(Listing.end_reached_at(now))
+        .order_by(Listing.ends_at, Listing.id)  # earliest first
+        .limit(limit)
+        .with_for_update(skip_locked=True),
+        now,
+    )
 
 
 def active_listings(
