@@ -137,15 +137,17 @@ def add_listing(
     source: str = "manual",
     notes: str | None = None,
     lifetime: Asked = DEFAULT,
+    guard: ListingGuard | None = None,
 ) -> AddResult:
     """List `network`, or return the listing that already blocks exactly it.
 
     The new listing expires as app.listing.lifetimes decides (a repeat offender's lasts
-    longer). Raises ListingRefused for what may never be listed (app.listing.guard).
+    longer). Raises ListingRefused for what may never be listed (app.listing.guard; a
+    caller listing many networks passes the guard it read once).
     """
     reason = checked_reason(reason)
     key = network_key(network)
-    ListingGuard.current().check(key, str(network))
+    (guard or ListingGuard.current()).check(key, str(network))
     current = _unfinalised(network)
     if current is not None and current.in_force_at(now):
         return AddResult(current, created=False)

@@ -187,6 +187,7 @@ def report_all(
             now=now,
             source=sighting.evidence.kind,
             lifetime=sighting.lifetime,
+            guard=guard,
         )
         listed[key] = result.listing
         results.append(result)
