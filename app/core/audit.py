@@ -13,6 +13,35 @@ from app.extensions import db
 from app.models import AuditEvent, DelistRequest, Listing
 
 
+def row(
+    action: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    listing_id: int | None = None,
+    request_id: int | None = None,
+    detail: str | None = None,
+) -> dict[str, object]:
+    """The columns of an audit event for `action` by `actor`, logged as recorded: for a
+    caller that inserts the row itself (with other rows, in one statement)."""
+    security_log.event(
+        action,
+        actor=actor.name,
+        client=actor.client_address,
+        request=request_id,
+        listing=listing_id,
+    )
+    return {
+        "at": now,
+        "actor": actor.name,
+        "action": action,
+        "listing_id": listing_id,
+        "request_id": request_id,
+        "client_address": actor.client_address,
+        "detail": detail,
+    }
+
+
 def record(
     action: str,
     *,
@@ -24,22 +53,16 @@ def record(
 ) -> AuditEvent:
     """Add an audit event for `action` (e.g. "request.submitted") by `actor`, from its address."""
     event = AuditEvent(
-        at=now,
-        actor=actor.name,
-        action=action,
-        listing_id=listing.id if listing else None,
-        request_id=delist_request.id if delist_request else None,
-        client_address=actor.client_address,
-        detail=detail,
+        **row(
+            action,
+            actor=actor,
+            now=now,
+            listing_id=listing.id if listing else None,
+            request_id=delist_request.id if delist_request else None,
+            detail=detail,
+        )
     )
     db.session.add(event)
-    security_log.event(
-        action,
-        actor=actor.name,
-        client=actor.client_address,
-        request=event.request_id,
-        listing=event.listing_id,
-    )
     return event
 
 

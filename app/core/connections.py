@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
+from app.core import transactions
+
 PING_AFTER_IDLE_SECONDS = 2.0
 RETURNED_AT = "returned_at"
 
@@ -54,6 +56,7 @@ def _ping_after_idle(
 
 
 def configure(engine: sa.Engine) -> None:
+    sa.event.listen(engine, "before_cursor_execute", transactions.begin_before_first_write)
     if engine.dialect.name == "sqlite":
         # Each connection is one file handle; there is no server to lose.
         sa.event.listen(engine, "connect", _sqlite_pragmas)

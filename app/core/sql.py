@@ -11,9 +11,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.extensions import db
 
 
-def insert(model: Any) -> Any:
-    """An INSERT for `model` that knows ON CONFLICT, on SQLite and PostgreSQL alike."""
-    sqlite = dialect_name() == "sqlite"
+def insert(model: Any, dialect: str | None = None) -> Any:
+    """An INSERT for `model` that knows ON CONFLICT, on SQLite and PostgreSQL alike (on the
+    session's database, or the one named)."""
+    sqlite = (dialect or dialect_name()) == "sqlite"
     return sqlite_insert(model) if sqlite else pg_insert(model)
 
 
@@ -53,3 +54,10 @@ def seconds_between(
     if dialect_name() == "sqlite":
         return (sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0
     return sa.cast(sa.extract("epoch", end - start), sa.Float)
+
+
+def next_id(model: Any) -> sa.ColumnElement[int]:
+    """PostgreSQL: the next value of `model`'s id sequence, taken as the statement runs."""
+    table = model.__table__
+    sequence = sa.func.pg_get_serial_sequence(table.name, table.c.id.name)
+    return sa.func.nextval(sequence, type_=sa.Integer)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from app.core import audit, sql
 from app.core.actor import Actor
 from app.delisting import lifecycle
+from app.delisting.standing import request_and_removals_left
 from app.delisting.tokens import ConfirmToken, TokenError, read_confirmation
 from app.extensions import db
 from app.listing import blocklist
@@ -17,7 +19,10 @@ from app.models import DelistRequest, Listing, RequestStatus
 
 
 def _matching_request(token: ConfirmToken) -> DelistRequest:
-    delist_request = db.session.get(DelistRequest, token.request_id)
+    return _matching(db.session.get(DelistRequest, token.request_id), token)
+
+
+def _matching(delist_request: DelistRequest | None, token: ConfirmToken) -> DelistRequest:
     if delist_request is None or not delist_request.nonce_hash:
         raise TokenError.invalid()
     if not hmac.compare_digest(delist_request.nonce_hash, token.nonce_hash):
@@ -39,6 +44,25 @@ def open_confirmation(token_text: str, now: datetime) -> tuple[DelistRequest, Li
     delist_request = _matching_request(read_confirmation(token_text))
     _check_usable(delist_request, now)
     return delist_request, blocklist.find_listing(delist_request.address, now)
+
+
+class DelistPage(NamedTuple):
+    """What the Delist IP page shows."""
+
+    delist_request: DelistRequest
+    listing: Listing | None  # the listing pressing the button would remove
+    removals_left: int  # the IP's self-service removals left in the window
+
+
+def open_page(token_text: str, now: datetime) -> DelistPage:
+    """`open_confirmation`, with the IP's removals left, in two queries: the request and
+    its count, then the listing probe."""
+    token = read_confirmation(token_text)
+    found = request_and_removals_left(token.request_id, now)
+    delist_request = _matching(found[0] if found else None, token)
+    _check_usable(delist_request, now)
+    listing = blocklist.find_listing(delist_request.address, now)
+    return DelistPage(delist_request, listing, found[1] if found else 0)
 
 
 def confirm(token_text: str, *, actor: Actor, now: datetime) -> DelistRequest:

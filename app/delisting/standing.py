@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 
+from app.core import sql
 from app.extensions import db
+from app.listing import blocklist
 from app.listing.addresses import IPAddress
 from app.mail.mailbox import mailbox
 from app.models import (
     OPEN_REQUEST_STATUSES,
     REMOVING_STATUSES,
     DelistRequest,
+    Listing,
     OutboxMessage,
 )
 
@@ -31,15 +36,28 @@ _MAILS_TODAY = (
         OutboxMessage.kind == "confirmation",
     )
 )
-_REMOVALS_USED = (
-    sa.select(sa.func.count())
-    .select_from(DelistRequest)
-    .where(
-        DelistRequest.ip == sa.bindparam("ip"),
-        DelistRequest.confirmed_at > sa.bindparam("window_start"),
-        DelistRequest.status.in_(REMOVING_STATUSES),
+
+
+def _removals_used(ip: sa.SQLColumnExpression[str]) -> sa.Select[Any]:
+    """How many of `ip`'s requests were confirmed as self-service removals in the window
+    (from the `window_start` parameter): for a bound IP, or an outer query's column."""
+    counted = so.aliased(DelistRequest)
+    return (
+        sa.select(sa.func.count())
+        .select_from(counted)
+        .where(
+            counted.ip == ip,
+            counted.confirmed_at > sa.bindparam("window_start"),
+            counted.status.in_(REMOVING_STATUSES),
+        )
     )
-)
+
+
+_REMOVALS_USED = _removals_used(sa.bindparam("ip"))
+# A request by id, and how many self-service removals its IP has used in the window.
+REQUEST_WITH_REMOVALS_USED = sa.select(
+    DelistRequest, _removals_used(DelistRequest.ip).scalar_subquery()
+).where(DelistRequest.id == sa.bindparam("request_id"))
 _OPEN_REQUEST = sa.select(DelistRequest.id).where(
     DelistRequest.ip == sa.bindparam("ip"), DelistRequest.status.in_(OPEN_REQUEST_STATUSES)
 )
@@ -59,13 +77,16 @@ class Standing:
     removals_left: int  # self-service removals the IP may still have in the window
 
 
+def _window_start(now: datetime) -> datetime:
+    return now - timedelta(days=current_app.config["SELF_DELIST_WINDOW_DAYS"])
+
+
 def _parameters(email: str, ip: str, now: datetime) -> dict[str, Any]:
-    window = timedelta(days=current_app.config["SELF_DELIST_WINDOW_DAYS"])
     return {
         "mailbox": mailbox(email),
         "ip": ip,
         "day_ago": now - timedelta(days=1),
-        "window_start": now - window,
+        "window_start": _window_start(now),
     }
 
 
@@ -77,6 +98,56 @@ def _removals_left(used: int) -> int:
     return max(0, current_app.config["SELF_DELIST_MAX"] - used)
 
 
+@functools.cache
+def _submission_facts(probes: int, dialect: str) -> sa.Select[Any]:
+    """The listing probes' candidates, each with the standing beside it, and on PostgreSQL
+    the id a new request would take (see `submission_facts`), built once per shape.
+
+    The standing's subqueries do not depend on the row: both databases run them once.
+    """
+    open_request = _OPEN_REQUEST.scalar_subquery()
+    next_id: sa.ColumnElement[Any]
+    if dialect == "postgresql":
+        next_id = sa.case((open_request.is_(None), sql.next_id(DelistRequest)))
+    else:  # SQLite numbers the row as it inserts it
+        next_id = sa.null()
+    listed = so.aliased(Listing, blocklist.probes(probes).subquery("listed"))
+    return sa.select(
+        listed,
+        open_request.label("open_request"),
+        _MAILS_TODAY.scalar_subquery().label("mails_today"),
+        _REMOVALS_USED.scalar_subquery().label("removals_used"),
+        next_id.label("next_id"),
+    )
+
+
+class SubmissionFacts(NamedTuple):
+    listing: Listing
+    standing: Standing
+    next_id: int | None  # PostgreSQL: the id a new request takes (see submission_facts)
+
+
+def submission_facts(email: str, address: IPAddress, now: datetime) -> SubmissionFacts | None:
+    """In one query: the listing that blocks `address` at `now` (None when there is none),
+    the standing, and on PostgreSQL the id a new request would take (None on SQLite, or
+    when the IP has an open request). Taking that id costs a gap in the numbers when it
+    goes unused, and lets the link be signed before anything is written."""
+    probe = blocklist.probe_parameters(address)
+    if probe is None:
+        return None
+    count, params = probe
+    statement = _submission_facts(count, sql.dialect_name())
+    rows = db.session.execute(statement, {**params, **_parameters(email, str(address), now)}).all()
+    listing = blocklist.most_specific_in_force([row[0] for row in rows], now)
+    if listing is None:
+        return None
+    first = rows[0]  # every row has the same standing; on PostgreSQL, any row's new id
+    known = Standing(
+        first.open_request, _cap_reached(first.mails_today), _removals_left(first.removals_used)
+    )
+    return SubmissionFacts(listing, known, first.next_id)
+
+
 def standing(email: str, address: IPAddress, now: datetime) -> Standing:
     """The IP's open request and both counts, in one query."""
     row = db.session.execute(_STANDING, _parameters(email, str(address), now)).one()
@@ -86,6 +157,16 @@ def standing(email: str, address: IPAddress, now: datetime) -> Standing:
 def mail_cap_reached(email: str, now: datetime) -> bool:
     """Has this address had MAIL_PER_RECIPIENT_PER_DAY confirmation mails in 24 hours?"""
     return _cap_reached(db.session.scalar(_MAILS_TODAY, _parameters(email, "", now)) or 0)
+
+
+def request_and_removals_left(request_id: int, now: datetime) -> tuple[DelistRequest, int] | None:
+    """The request with this id and its IP's self-service removals left, in one query."""
+    params = {"request_id": request_id, "window_start": _window_start(now)}
+    row = db.session.execute(REQUEST_WITH_REMOVALS_USED, params).first()
+    if row is None:
+        return None
+    delist_request, used = row
+    return delist_request, _removals_left(used)
 
 
 def self_removals_left(address: IPAddress, now: datetime) -> int:

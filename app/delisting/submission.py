@@ -6,24 +6,34 @@ mail, and leaves the commit to the view.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from flask import current_app
+from sqlalchemy.sql.dml import Insert
 
-from app.core import audit, security_log, sql
+from app.core import audit, security_log, sql, transactions
 from app.core.actor import WORKER, Actor
 from app.core.errors import Conflict
 from app.delisting import lifecycle, notices
-from app.delisting.standing import Standing, mail_cap_reached, standing
+from app.delisting.standing import Standing, mail_cap_reached, submission_facts
 from app.extensions import db
 from app.listing import blocklist
 from app.listing.addresses import IPAddress
 from app.mail import outbox
 from app.mail.mailbox import mailbox
-from app.models import OPEN_REQUEST_WHERE, DelistRequest, Listing, RequestStatus
+from app.models import (
+    OPEN_REQUEST_WHERE,
+    AuditEvent,
+    DelistRequest,
+    Listing,
+    OutboxMessage,
+    RequestStatus,
+)
 
 
 class Outcome(StrEnum):
@@ -80,10 +90,10 @@ def submit(
 def _submit(
     email: str, address: IPAddress, actor: Actor, locale: str, now: datetime
 ) -> SubmitResult | None:
-    listing = blocklist.find_listing(address, now)
-    if listing is None:
+    facts = submission_facts(email, address, now)
+    if facts is None:
         return SubmitResult(Outcome.NOT_LISTED)
-    known = standing(email, address, now)
+    listing, known, next_id = facts
     current = db.session.get(DelistRequest, known.open_request) if known.open_request else None
     if current is not None and current.link_expired_at(now):
         lifecycle.close(current, RequestStatus.EXPIRED, "request.expired", WORKER, now)
@@ -92,7 +102,10 @@ def _submit(
     if current is None:
         if known.mail_cap_reached and not listing.is_range:
             return SubmitResult(Outcome.MAIL_CAP, None, listing)
-        return _open(email, address, listing, known.removals_left, actor, locale, now)
+        columns = _new_request(email, address, listing, actor, locale, now)
+        if listing.is_range or known.removals_left == 0:
+            return _open_for_review(columns, listing, actor, now)
+        return _open(columns, next_id, listing, actor, now)
     own = mailbox(current.email) == mailbox(email)  # before a corrected address takes over
     result = _follow(current, email, listing, known, actor, locale, now)
     return result if own else _for_someone_else(result)
@@ -128,46 +141,81 @@ def _for_someone_else(result: SubmitResult) -> SubmitResult:
     return SubmitResult(Outcome.ALREADY_OPEN, None, result.listing)
 
 
+def _new_request(
+    email: str, address: IPAddress, listing: Listing, actor: Actor, locale: str, now: datetime
+) -> dict[str, Any]:
+    """The columns of a new request for `address`, open from `now`."""
+    return {
+        "public_id": secrets.token_urlsafe(16),
+        "email": email,
+        "ip": str(address),
+        "listing_id": listing.id,
+        "locale": locale,
+        "client_address": actor.client_address,
+        "created_at": now,
+    }
+
+
+def _insert() -> Insert:
+    """The INSERT of a new request (its values given when it runs); it does nothing when
+    the IP has an open request already (another submission opened it first)."""
+    return _insert_into(sql.dialect_name())
+
+
+@functools.cache
+def _insert_into(dialect: str) -> Insert:
+    """Built once per database: app.core.transactions.insert_family caches statements by it."""
+    return sql.insert(DelistRequest, dialect).on_conflict_do_nothing(
+        index_elements=[DelistRequest.ip], index_where=OPEN_REQUEST_WHERE
+    )
+
+
 def _open(
-    email: str,
-    address: IPAddress,
-    listing: Listing,
-    removals_left: int,
-    actor: Actor,
-    locale: str,
-    now: datetime,
+    columns: dict[str, Any], next_id: int | None, listing: Listing, actor: Actor, now: datetime
 ) -> SubmitResult | None:
-    """A new request, or None when another submission opened one for this IP first."""
-    review = listing.is_range or removals_left == 0
-    # The link's nonce goes in with the row, so the insert needs no update after it.
-    nonce, link = (None, {}) if review else notices.link_fields(now)
-    delist_request = db.session.scalars(
-        sql.insert(DelistRequest)
-        .values(
-            public_id=secrets.token_urlsafe(16),
-            email=email,
-            ip=str(address),
+    """A new pending request and its link by mail, or None when another submission opened
+    one for this IP first.
+
+    The request, its audit event and its mail go in together (app.core.transactions.insert_family):
+    on PostgreSQL as one statement, its link signed beforehand for the id taken by the
+    read (`next_id`); on SQLite the request first, numbered as it is inserted. Everything
+    the mail says is rendered before the first write (app.core.stored_renders).
+    """
+    nonce, link = notices.link_fields(now)
+    columns = {**columns, "status": RequestStatus.PENDING, **link}
+
+    def rows_for(request_id: int) -> list[tuple[Any, dict[str, Any]]]:
+        submitted = audit.row(
+            "request.submitted",
+            actor=actor,
+            now=now,
             listing_id=listing.id,
-            status=RequestStatus.NEEDS_REVIEW if review else RequestStatus.PENDING,
-            locale=locale,
-            client_address=actor.client_address,
-            created_at=now,
-            **link,
+            request_id=request_id,
         )
-        .on_conflict_do_nothing(
-            index_elements=[DelistRequest.ip],
-            index_where=OPEN_REQUEST_WHERE,
-        )
-        .returning(DelistRequest)
+        mail = notices.confirmation_row(columns, request_id, nonce, now)
+        return [(AuditEvent, submitted), (OutboxMessage, mail)]
+
+    delist_request = transactions.insert_family(
+        DelistRequest, _insert(), columns, next_id, rows_for
+    )
+    if delist_request is None:
+        return None
+    return SubmitResult(Outcome.CHECK_INBOX, delist_request, listing)
+
+
+def _open_for_review(
+    columns: dict[str, Any], listing: Listing, actor: Actor, now: datetime
+) -> SubmitResult | None:
+    """A new request for an operator: a range, or an IP past its self-service removals."""
+    columns = {**columns, "status": RequestStatus.NEEDS_REVIEW}
+    delist_request = db.session.scalars(
+        _insert().values(**columns).returning(DelistRequest)
     ).first()
     if delist_request is None:
         return None
     audit.record(
         "request.submitted", actor=actor, now=now, delist_request=delist_request, listing=listing
     )
-    if nonce is not None:
-        notices.mail_link(delist_request, listing, nonce, now)
-        return SubmitResult(Outcome.CHECK_INBOX, delist_request, listing)
     if listing.is_range:
         why = f"listed through the range {listing.network}"
         lifecycle.to_review(delist_request, listing, actor, now, why)

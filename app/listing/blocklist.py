@@ -56,15 +56,13 @@ def checked_reason(reason: str) -> str:
     return reason
 
 
-@functools.cache
-def _probe_statement(count: int) -> sa.Executable:
-    """One exact index probe per prefix length, as a reusable statement shape.
+def probes(count: int) -> sa.CompoundSelect[Any] | sa.Select[Any]:
+    """One exact index probe per prefix length (bound parameters: see `probe_parameters`).
 
     UNION ALL, because SQLite would use only the index's leading column for an
-    OR of the probes. Built once per count: building SQL expressions per call
-    cost more than the query itself.
+    OR of the probes.
     """
-    probes = [
+    each = [
         sa.select(Listing).where(
             Listing.version == sa.bindparam("version"),
             Listing.prefix_len == sa.bindparam(f"prefix_len_{i}"),
@@ -73,12 +71,19 @@ def _probe_statement(count: int) -> sa.Executable:
         )
         for i in range(count)
     ]
-    statement = probes[0] if count == 1 else sa.union_all(*probes)
-    return sa.select(Listing).from_statement(statement)
+    return each[0] if count == 1 else sa.union_all(*each)
 
 
-def find_listing(address: IPAddress, now: datetime) -> Listing | None:
-    """The most specific listing that blocks `address` at `now`, if any."""
+@functools.cache
+def _probe_statement(count: int) -> sa.Executable:
+    """`probes` as a reusable statement shape: built once per count, because building SQL
+    expressions per call cost more than the query itself."""
+    return sa.select(Listing).from_statement(probes(count))
+
+
+def probe_parameters(address: IPAddress) -> tuple[int, dict[str, object]] | None:
+    """How many probes `address` needs and their parameters (see `probes`); None when
+    nothing of its IP version is listed (no query needed)."""
     prefix_lens = prefix_lengths(address.version)
     if not prefix_lens:
         return None
@@ -86,12 +91,28 @@ def find_listing(address: IPAddress, now: datetime) -> Listing | None:
     for i, key in enumerate(containing_keys(address, list(prefix_lens))):
         params[f"prefix_len_{i}"] = key.prefix_len
         params[f"net_start_{i}"] = key.net_start
-    candidates = db.session.scalars(_probe_statement(len(prefix_lens)), params).all()
-    # At most one unfinalised row exists per network, so the few candidates are
-    # checked against `now` here: a time condition in SQL can lure the planner
-    # onto the removal-time index and a scan of every active row.
+    return len(prefix_lens), params
+
+
+def most_specific_in_force(candidates: Iterable[Listing], now: datetime) -> Listing | None:
+    """Of the probes' candidates, the most specific listing in force at `now`.
+
+    At most one unfinalised row exists per network, so the few candidates are checked
+    against `now` here: a time condition in SQL can lure the planner onto the
+    removal-time index and a scan of every active row.
+    """
     listed = [listing for listing in candidates if listing.in_force_at(now)]
     return max(listed, key=lambda listing: listing.prefix_len, default=None)
+
+
+def find_listing(address: IPAddress, now: datetime) -> Listing | None:
+    """The most specific listing that blocks `address` at `now`, if any."""
+    probe = probe_parameters(address)
+    if probe is None:
+        return None
+    count, params = probe
+    candidates = db.session.scalars(_probe_statement(count), params).all()
+    return most_specific_in_force(candidates, now)
 
 
 def is_listed_now(address: IPAddress, now: datetime) -> bool:

@@ -36,41 +36,75 @@ MAX_BACKOFF_SECONDS = 6 * 3600
 REDACTED = "[link removed after delivery]"
 
 
+class Letter(NamedTuple):
+    """A message's text, in its recipient's language."""
+
+    subject: str
+    body_text: str
+    body_html: str
+
+
+def render_letter(template: str, subject: Any, context: dict[str, Any], locale: str) -> Letter:
+    """Render `templates/email/<template>.{txt,html}` and `subject` in `locale`."""
+    with force_locale(locale):
+        return Letter(
+            str(subject),  # a lazy string is translated in the mail's language
+            render_template(f"email/{template}.txt", **context),
+            render_template(f"email/{template}.html", **context),
+        )
+
+
+def queued_row(
+    kind: str,
+    *,
+    recipient: str,
+    letter: Letter,
+    now: datetime,
+    request_id: int | None = None,
+    secret: str | None = None,
+) -> dict[str, Any]:
+    """The columns of a message queued now, logged as queued: for `enqueue`, and for a
+    caller that inserts the row itself (with other rows, in one statement)."""
+    sender_domain = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2]
+    security_log.event("mail.queued", email=recipient, kind=kind)
+    return {
+        "kind": kind,
+        "request_id": request_id,
+        "recipient": recipient,
+        "recipient_mailbox": mailbox(recipient),
+        "subject": letter.subject,
+        "body_text": letter.body_text,
+        "body_html": letter.body_html,
+        "message_id": make_msgid(domain=sender_domain or None),
+        "secret": secret,
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
 def enqueue(
     kind: str,
     *,
     recipient: str,
-    subject: Any,
-    template: str,
-    context: dict[str, Any],
+    letter: Letter,
     now: datetime,
     delist_request: DelistRequest | None = None,
     secret: str | None = None,
-    locale: str = "en",
 ) -> OutboxMessage:
-    """Render `templates/email/<template>.{txt,html}` and queue it in this transaction."""
-    with force_locale(locale):
-        subject = str(subject)  # a lazy string is translated in the mail's language
-        body_text = render_template(f"email/{template}.txt", **context)
-        body_html = render_template(f"email/{template}.html", **context)
-    sender_domain = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2]
+    """Queue `letter` in this transaction."""
     message = OutboxMessage(
-        kind=kind,
-        request_id=delist_request.id if delist_request else None,
-        recipient=recipient,
-        recipient_mailbox=mailbox(recipient),
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        message_id=make_msgid(domain=sender_domain or None),
-        secret=secret,
-        status="queued",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
+        **queued_row(
+            kind,
+            recipient=recipient,
+            letter=letter,
+            now=now,
+            request_id=delist_request.id if delist_request else None,
+            secret=secret,
+        )
     )
     db.session.add(message)
-    security_log.event("mail.queued", email=recipient, kind=kind)
     return message
 
 

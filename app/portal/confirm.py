@@ -3,17 +3,16 @@ button's POST confirms, so mail scanners that open every link change nothing."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import get_template_attribute, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import generate_csrf
 
-from app.core import security_log
+from app.core import security_log, stored_renders, transactions
 from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.delisting import confirmation
-from app.delisting.standing import self_removals_left
 from app.delisting.tokens import TokenError
 from app.extensions import csrf, db, limiter
-from app.models import DelistRequest, Listing
 from app.portal import bp
 from app.portal.forms import ConfirmForm
 from app.portal.status import to_status_page
@@ -31,27 +30,38 @@ def _token_error(error: TokenError) -> tuple[str, int]:
     return page, TOKEN_ERROR_STATUS[error.reason]
 
 
-def _confirm_page(form: ConfirmForm, delist_request: DelistRequest, listing: Listing | None) -> str:
-    return render_template(
-        "portal/confirm.html",
-        form=form,
-        delist_request=delist_request,
-        listing=listing,
-        removals_left=self_removals_left(delist_request.address, utcnow()),
+def delist_page(form: ConfirmForm, page: confirmation.DelistPage) -> str:
+    """The Delist IP page, filled into its stored render (app.core.stored_renders): the
+    listing's facts and the removals note are rendered from their macros, and the rest of
+    the page, apart from the address, the link's path and the CSRF token, is the same for
+    every link. A page that shows an error is rendered in full."""
+    listing = page.listing
+    facts = get_template_attribute("_listing.html", "listing_facts")(listing) if listing else ""
+    note = get_template_attribute("_listing.html", "removals_left_note")(page.removals_left)
+    values = {"ip": page.delist_request.ip, "facts": facts, "note": note, "page_path": request.path}
+    template = "portal/confirm.html"
+    if form.errors:
+        return render_template(template, form=form, listed=listing is not None, **values)
+    token = generate_csrf()
+    form.csrf_token.current_token = stored_renders.placeholder("csrf_token")
+    filled = stored_renders.render(
+        template, values, shape=listing is not None, form=form, listed=listing is not None
     )
+    return filled.replace(stored_renders.placeholder("csrf_token"), token)
 
 
 def _show(token: str, form: ConfirmForm, status: int = 200) -> tuple[str, int]:
     """The Delist IP page for this link, or why the link no longer works."""
     try:
-        delist_request, listing = confirmation.open_confirmation(token, utcnow())
+        page = confirmation.open_page(token, utcnow())
     except TokenError as error:
         return _token_error(error)
-    return _confirm_page(form, delist_request, listing), status
+    return delist_page(form, page), status
 
 
 @bp.get("/confirm/<token>")
 def confirm(token: str) -> tuple[str, int]:
+    transactions.begin_at_first_write()  # it only reads: no transaction
     return _show(token, ConfirmForm())
 
 

@@ -8,13 +8,34 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import render_template, url_for
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
+from app.core import stored_renders
 from app.delisting.submission import WAIT_OUTCOMES, Outcome, SubmitResult
 from app.web.formatting import time_text
 
 FORM_EXPIRED = _l("This form has expired. Please press the button again.")
+
+
+def submitted_page(result: SubmitResult, email: str, ip: str) -> str:
+    """The answer to a submission that reached the list. The common one, "check your
+    inbox", is filled into its stored render (app.core.stored_renders); the others are
+    rendered in full."""
+    template = "portal/submitted.html"
+    request = result.delist_request
+    status_url = url_for("portal.status", public_id=request.public_id) if request else None
+    if result.outcome is not Outcome.CHECK_INBOX:
+        return render_template(template, result=result, email=email, ip=ip, status_url=status_url)
+    # The "check your inbox" section takes nothing from the result but its outcome.
+    values = {"email": email, "ip": ip}
+    context: dict[str, object] = {"result": result}
+    if status_url is None:
+        context["status_url"] = None
+    else:
+        values["status_url"] = status_url
+    return stored_renders.render(template, values, shape=status_url is not None, **context)
 
 
 def status_and_headers(result: SubmitResult, now: datetime) -> tuple[int, dict[str, str]]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import render_template, request
+from flask import request
 from flask.typing import ResponseReturnValue
 
+from app.core import transactions
 from app.core.actor import Actor
 from app.core.clock import utcnow
 from app.delisting import submission
@@ -30,6 +31,7 @@ from app.web import metrics
 def index() -> ResponseReturnValue:
     if request.method != "POST":  # GET, and HEAD like it
         return _empty_form()
+    transactions.begin_at_first_write()  # reads first; the writes, if any, are one transaction
     form = sent_delist_form()
     now = utcnow()
     if form.find.data or form.choose.data:
@@ -77,9 +79,7 @@ def _submit(form: DelistForm, now: datetime) -> ResponseReturnValue:
     if result.outcome is Outcome.NOT_LISTED:
         page = form_page(form, not_listed=form.ip.data)
     else:
-        page = render_template(
-            "portal/submitted.html", result=result, email=sent.email, ip=str(sent.address)
-        )
+        page = outcomes.submitted_page(result, sent.email, str(sent.address))
     # Rendered before the commit, while the rows are loaded: after it they would be read
     # again. A failed commit raises, and this page is never sent.
     db.session.commit()
