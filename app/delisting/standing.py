@@ -22,6 +22,7 @@ from app.models import (
     DelistRequest,
     Listing,
     OutboxMessage,
+    status_in,
 )
 
 # The counts the submission rules use, as statements built once with bound parameters:
@@ -48,7 +49,7 @@ def _removals_used(ip: sa.SQLColumnExpression[str]) -> sa.Select[Any]:
         .where(
             counted.ip == ip,
             counted.confirmed_at > sa.bindparam("window_start"),
-            counted.status.in_(REMOVING_STATUSES),
+            status_in(counted.status, REMOVING_STATUSES),
         )
     )
 
@@ -59,7 +60,7 @@ REQUEST_WITH_REMOVALS_USED = sa.select(
     DelistRequest, _removals_used(DelistRequest.ip).scalar_subquery()
 ).where(DelistRequest.id == sa.bindparam("request_id"))
 _OPEN_REQUEST = sa.select(DelistRequest.id).where(
-    DelistRequest.ip == sa.bindparam("ip"), DelistRequest.status.in_(OPEN_REQUEST_STATUSES)
+    DelistRequest.ip == sa.bindparam("ip"), status_in(DelistRequest.status, OPEN_REQUEST_STATUSES)
 )
 _STANDING = sa.select(
     _OPEN_REQUEST.scalar_subquery(),

@@ -32,6 +32,7 @@ from app.models.request import (
     REQUEST_STATUSES,
     DelistRequest,
     RequestStatus,
+    status_in,
 )
 from app.models.types import UTCDateTime
 
@@ -68,4 +69,5 @@ __all__ = [
     "ends_by_expiry",
     "listing_ends_at",
     "listing_in_force",
+    "status_in",
 ]

@@ -37,6 +37,17 @@ OPEN_REQUEST_STATUSES = frozenset(
 REMOVING_STATUSES = frozenset({RequestStatus.SCHEDULED, RequestStatus.DONE})
 
 
+def status_in(
+    column: sa.ColumnElement[RequestStatus] | so.InstrumentedAttribute[RequestStatus],
+    values: frozenset[RequestStatus],
+) -> sa.ColumnElement[bool]:
+    """`column IN (...)` with one bound value per state, for statements built once: a bound
+    list would be expanded into the SQL text again on every run."""
+    return column.in_(
+        [sa.literal(status, column.type) for status in RequestStatus if status in values]
+    )
+
+
 def _in_list_sql(column: str, values: frozenset[RequestStatus]) -> sa.TextClause:
     """`column IN (...)` as literal SQL for partial index definitions, in the enum's order."""
     listed = ", ".join(f"'{status}'" for status in RequestStatus if status in values)
