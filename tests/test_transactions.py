@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import threading
+import time
+
 import pytest
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
@@ -104,3 +108,67 @@ def test_a_child_that_fails_takes_its_parent_with_it(app, next_id):
         db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(DelistRequest)) == 0
         db.session.remove()
+
+
+def _no_busy_wait(app) -> None:
+    """SQLite fails at once with "database is locked" where it would wait for the lock."""
+    with app.app_context():
+        db.engine.dispose()
+        sa.event.listen(
+            db.engine, "connect", lambda raw, _record: raw.execute("PRAGMA busy_timeout = 0")
+        )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("ending", ["commit", "rollback"])
+def test_sqlite_writers_wait_their_turn_instead_of_finding_the_database_locked(app, ending):
+    """With SQLite's busy wait off, a second writer would fail at once ("database is
+    locked"); it waits for its turn instead, and writes once the first has ended."""
+    _no_busy_wait(app)
+    first_wrote, order, errors = threading.Event(), [], []
+
+    def first():
+        with app.app_context():
+            transactions.begin_at_first_write()
+            db.session.execute(sa.insert(AuditEvent), _event(1))
+            first_wrote.set()
+            time.sleep(0.3)
+            order.append("first ended")
+            getattr(db.session, ending)()
+            db.session.remove()
+
+    def second():
+        first_wrote.wait(5)
+        with app.app_context():
+            transactions.begin_at_first_write()
+            try:
+                db.session.execute(sa.insert(AuditEvent), _event(2))
+                order.append("second wrote")
+                db.session.commit()
+            except sa.exc.OperationalError as error:
+                errors.append(error)
+            db.session.remove()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert errors == []
+    assert order == ["first ended", "second wrote"]
+    with app.app_context():
+        assert _events() == (2 if ending == "commit" else 1)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_turn_ends_when_its_connection_goes_back_to_the_pool(app):
+    with app.app_context():
+        transactions.begin_at_first_write()
+        db.session.execute(sa.insert(AuditEvent), _event(1))
+        connection = db.session.connection()
+        fd = connection.info["delist_sqlite_writer_turn"]
+        path = db.engine.url.database + "-writers"
+        db.session.close()  # rolled back and checked in
+    with open(path) as other:  # another open file: a lock still held would refuse it
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    assert fd

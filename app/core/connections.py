@@ -60,6 +60,7 @@ def configure(engine: sa.Engine) -> None:
     if engine.dialect.name == "sqlite":
         # Each connection is one file handle; there is no server to lose.
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "checkin", transactions.end_writer_turn_at_checkin)
         return
     sa.event.listen(engine, "checkin", _note_return)
     sa.event.listen(engine, "checkout", _ping_after_idle(engine))

@@ -10,11 +10,15 @@ a row and the rows that belong to it in with one statement where the database al
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from psycopg.pq import TransactionStatus
 
 from app.extensions import db
@@ -74,8 +78,64 @@ def begin_before_first_write(
     if not (context.isinsert or context.isupdate or context.isdelete):
         return
     dialect = conn.dialect.name
-    if not _in_transaction(dialect, cursor.connection):
-        cursor.execute(_BEGIN[dialect])
+    if _in_transaction(dialect, cursor.connection):
+        return
+    if dialect == "sqlite":
+        _writers.wait_turn(conn)
+    cursor.execute(_BEGIN[dialect])
+
+
+class _SqliteWriters:
+    """Writers of one SQLite database queue for its write lock in the kernel.
+
+    A writer that finds the write lock taken meets SQLite's busy handler, which sleeps 1,
+    2, 5, 10, 15, 20, 25 ms and on between tries and wakes to a lock long since free: with
+    a few gunicorn workers that adds tens of milliseconds to a request whose write takes
+    a fraction of one. So before its BEGIN IMMEDIATE a unit of work (see
+    `begin_at_first_write`) takes an exclusive `flock` on a file beside the database, and
+    the kernel wakes the next writer the moment it is let go, after the COMMIT or ROLLBACK
+    (the session's events, and the pool's check-in in case a connection goes back without
+    them). SQLite's own lock still decides who writes: writers that take no turn here (the
+    worker, the CLI) are held off by SQLite as before, and a process that dies lets go of
+    its turn with it. A thread takes one turn at a time; a second connection of the same
+    thread waits on SQLite alone, so a thread never waits for itself.
+    """
+
+    def __init__(self) -> None:
+        self._held = threading.local()
+
+    def _turns(self) -> list[int]:
+        if not hasattr(self._held, "fds"):
+            self._held.fds = []
+        return self._held.fds
+
+    def wait_turn(self, conn: sa.Connection) -> None:
+        turns = self._turns()
+        path = conn.engine.url.database
+        if turns or not path or path == ":memory:":
+            return
+        fd = conn.info.get(_TURN_FILE)
+        if fd is None:
+            fd = conn.info[_TURN_FILE] = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        turns.append(fd)
+
+    def end_turn(self, *_args: object) -> None:
+        turns = self._turns()
+        while turns:
+            fcntl.flock(turns.pop(), fcntl.LOCK_UN)
+
+
+_TURN_FILE = "delist_sqlite_writer_turn"
+_writers = _SqliteWriters()
+# After the COMMIT or ROLLBACK has reached SQLite: the session's events fire then.
+sa.event.listen(so.Session, "after_commit", _writers.end_turn)
+sa.event.listen(so.Session, "after_rollback", _writers.end_turn)
+
+
+def end_writer_turn_at_checkin(_dbapi_connection: Any, _record: Any) -> None:
+    """The pool's check-in hook (app.core.connections): a turn never outlives its connection."""
+    _writers.end_turn()
 
 
 Family = list[tuple[Any, dict[str, Any]]]
@@ -137,8 +197,9 @@ def insert_family(
         params = {f"p_{name}": value for name, value in columns.items()}
         created = db.session.scalars(_parent_alone(model, parent, names), params).first()
         if created is not None:
+            connection = db.session.connection()  # Core rows: no ORM session round about
             for child, row in rows_for(created.id):
-                db.session.execute(sa.insert(child.__table__), row)
+                connection.execute(sa.insert(child.__table__), row)
         return created
     columns = {**columns, "id": next_id}
     family = rows_for(next_id)
