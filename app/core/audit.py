@@ -67,6 +67,30 @@ def record_many(
 ) -> None:
     """Add an `action` event for each (listing id, detail) in one INSERT, each logged as
     `record` logs it (hits reported in a batch)."""
+    _insert_events(
+        action, actor, now, [(listing_id, None, detail) for listing_id, detail in events]
+    )
+
+
+def record_for_requests(
+    action: str, *, actor: Actor, now: datetime, events: list[tuple[int | None, str | None]]
+) -> None:
+    """Add an `action` event for each (request id or None, detail) in one INSERT, each logged
+    as `record` logs it (mail the worker delivered in a batch)."""
+    _insert_events(
+        action, actor, now, [(None, request_id, detail) for request_id, detail in events]
+    )
+
+
+def _insert_events(
+    action: str,
+    actor: Actor,
+    now: datetime,
+    events: list[tuple[int | None, int | None, str | None]],
+) -> None:
+    """One INSERT of (listing id, request id, detail) events, and a security line for each."""
+    if not events:
+        return
     db.session.execute(
         sa.insert(AuditEvent),
         [
@@ -75,15 +99,20 @@ def record_many(
                 "actor": actor.name,
                 "action": action,
                 "listing_id": listing_id,
+                "request_id": request_id,
                 "client_address": actor.client_address,
                 "detail": detail,
             }
-            for listing_id, detail in events
+            for listing_id, request_id, detail in events
         ],
     )
-    for listing_id, _ in events:
+    for listing_id, request_id, _ in events:
         security_log.event(
-            action, actor=actor.name, client=actor.client_address, request=None, listing=listing_id
+            action,
+            actor=actor.name,
+            client=actor.client_address,
+            request=request_id,
+            listing=listing_id,
         )
 
 
