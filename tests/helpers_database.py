@@ -3,7 +3,13 @@ which the tests connect to in order to create (and drop) a database of their own
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
+from flask import Flask
+
+from app.extensions import db
 
 MAINTENANCE_DATABASE = "postgres"  # every PostgreSQL server has it
 
@@ -31,3 +37,20 @@ def server_engine(url: str) -> sa.Engine:
         finally:
             maintenance.dispose()
     return engine
+
+
+@contextmanager
+def statements_sent(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements `app` sends to its database while the block runs, in order."""
+    sent: list[str] = []
+
+    def note(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)

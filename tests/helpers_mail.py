@@ -6,12 +6,16 @@ from __future__ import annotations
 import re
 import subprocess
 from contextlib import contextmanager
+from datetime import datetime
 from email import policy
 from email.parser import BytesParser
 
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from app import create_app
+from app.extensions import db
+from app.models import OutboxMessage
 from tests.helpers import BASE_CONFIG
 from tests.helpers_mta import require
 
@@ -42,6 +46,29 @@ def dns_stub(records: dict[str, str]):
         return value.encode("ascii") if value is not None else None
 
     return txt
+
+
+def queue_plain_mail(count: int, *, now: datetime) -> None:
+    """`count` short messages to different recipients, due at `now`, straight into the outbox."""
+    db.session.execute(
+        sa.insert(OutboxMessage),
+        [
+            {
+                "kind": "notice",
+                "recipient": f"r{n}@example.org",
+                "recipient_mailbox": f"r{n}@example.org",
+                "subject": f"Notice {n}",
+                "body_text": f"Notice {n}.",
+                "body_html": f"<p>Notice {n}.</p>",
+                "message_id": f"<notice-{n}@delist.example.test>",
+                "status": "queued",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for n in range(count)
+        ],
+    )
 
 
 class RefusingServer:

@@ -4,11 +4,17 @@ they look for, nothing that tracks, and a plain From on the operator's own domai
 from __future__ import annotations
 
 import re
+from email import policy
 from email.utils import parseaddr, parsedate_to_datetime
 
 import pytest
+import sqlalchemy as sa
 
+from app.extensions import db
+from app.mail import transport
+from app.models import OutboxMessage
 from tests.helpers import T0, add_listings, run_worker, submit_form
+from tests.helpers_delisting import list_networks, submit
 from tests.helpers_mail import keygen
 
 HREF_RE = re.compile(r"""\b(?:href|src|action|background)\s*=\s*["']?([^"'\s>]+)""", re.I)
@@ -93,3 +99,28 @@ def test_with_dkim_the_signature_is_aligned_with_from_and_lines_stay_short(deliv
     assert "d=delist.example.test;" in message["DKIM-Signature"]
     assert parseaddr(message["From"])[1].endswith("@delist.example.test")
     assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+
+
+BOUNDARY_RE = re.compile(rb"={15}\d+==")
+
+
+def test_every_message_is_built_byte_for_byte_as_the_standard_registry_builds_it(app, monkeypatch):
+    """The mail policy makes each header class, and each header that repeats, only once."""
+    ips = [f"203.0.113.{n}" for n in range(1, 5)]
+    with app.app_context():
+        list_networks(*ips)
+        for n, ip in enumerate(ips):
+            email = f"sender{n}@例え.jp" if n % 2 else f"s{n}@example.org"
+            submit(ip, email=email, locale=("en", "ja")[n % 2])
+        db.session.commit()
+        messages = db.session.scalars(sa.select(OutboxMessage)).all() * 2
+        sender = app.config["MAIL_DEFAULT_SENDER"]
+
+        def built(international: bool) -> list[bytes]:
+            mimes = [transport.build_message(message, sender) for message in messages]
+            wire = [transport.wire_bytes(mime, international=international) for mime in mimes]
+            return [BOUNDARY_RE.sub(b"-", raw) for raw in wire]
+
+        ours = built(False) + built(True)
+        monkeypatch.setattr(transport, "MAIL_POLICY", policy.default.clone(max_line_length=76))
+        assert ours == built(False) + built(True)

@@ -17,6 +17,7 @@ from app.listing import blocklist, lifetimes
 from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage, RequestStatus
 from tests.helpers import T0, run_at_once
 from tests.helpers_delisting import pending_request
+from tests.helpers_mail import queue_plain_mail
 
 pytestmark = [
     pytest.mark.postgresql_only,
@@ -118,3 +119,28 @@ def test_two_workers_record_each_expiry_and_close_each_lapsed_request_once(app):
         assert _count(sa.select(Listing).where(Listing.removed_by == "expiry")) == COUNT
         per_listing = sa.select(AuditEvent.listing_id).where(AuditEvent.action == "listing.expired")
         assert len(set(db.session.scalars(per_listing))) == COUNT
+
+
+def test_two_workers_send_each_mail_once(app, smtp_sink):
+    """Each claims batches FOR UPDATE SKIP LOCKED: the batches never overlap."""
+    with app.app_context():
+        queue_plain_mail(COUNT, now=T0)
+        db.session.commit()
+
+    def deliver(app):
+        with app.app_context():
+            report = worker.run_once(LATER).delivery
+            db.session.remove()
+            return report
+
+    reports = run_at_once(deliver, [(app,), (app,)])
+    assert sorted(r.sent > 0 for r in reports) == [True, True]  # both took a share
+    assert sum(r.sent for r in reports) == COUNT
+    ids = [m["Message-ID"] for m in smtp_sink.messages]
+    assert len(ids) == len(set(ids)) == COUNT
+    with app.app_context():
+        sent = sa.select(OutboxMessage).where(
+            OutboxMessage.status == "sent", OutboxMessage.attempts == 1
+        )
+        assert _count(sent) == COUNT
+        assert _count(sa.select(AuditEvent).where(AuditEvent.action == "mail.sent")) == COUNT

@@ -58,7 +58,7 @@ class WorkerMetrics(Collector):
         delivery = report.delivery
         with self.lock:
             for name, value in (
-                ("mail_attempts", delivery.sent + delivery.retrying + delivery.failed),
+                ("mail_attempts", delivery.attempts),
                 ("mail_failures", delivery.retrying + delivery.failed),
                 ("mail_given_up", delivery.failed),
                 ("removals_finalised", report.removals_finalised),

