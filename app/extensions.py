@@ -5,13 +5,13 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
 from app.web.clients import client_key
+from app.web.limit_counting import Limiter
 
 # Stable constraint names, so migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -42,4 +42,6 @@ login_manager = LoginManager()
 babel = Babel()
 # Limits are declared per view; storage and switches come from RATELIMIT_* settings.
 # A limit without its own key counts per client: an IPv4 address or an IPv6 /64.
+# Flask-Limiter's own, skipping requests no limit applies to and counting a view's limits
+# in one Redis round trip (app.web.limit_counting).
 limiter = Limiter(key_func=client_key)

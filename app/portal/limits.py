@@ -14,12 +14,13 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from flask import g, request
+from flask_limiter import RouteLimit
 from werkzeug.wrappers import Response
 
 from app.delisting.submission import Outcome, SubmitResult
 from app.extensions import limiter
 from app.portal.forms import sent_delist_form
-from app.web.rate_limits import setting
+from app.web.rate_limits import setting, stacked
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -62,10 +63,9 @@ def queued_a_mail(response: Response) -> bool:
     return bool(g.get("confirmation_queued", False))
 
 
-def mail_limits(view: Callable[P, R]) -> Callable[P, R]:
-    """All confirmation mails, and each client's share of them: the form and the resend
-    button together, counted only when a mail is queued (see count_mail)."""
-    limits = (
+def _mail_limits() -> tuple[RouteLimit, ...]:
+    """The two mail limits, declared afresh for each view they are stacked on."""
+    return (
         limiter.shared_limit(
             setting("RATE_LIMIT_CONFIRMATION_MAILS_PER_CLIENT"),
             scope="confirmation-mails-per-client",
@@ -80,13 +80,18 @@ def mail_limits(view: Callable[P, R]) -> Callable[P, R]:
             deduct_when=queued_a_mail,
         ),
     )
-    return _stacked(view, limits)
+
+
+def mail_limits(view: Callable[P, R]) -> Callable[P, R]:
+    """All confirmation mails, and each client's share of them: the form and the resend
+    button together, counted only when a mail is queued (see count_mail)."""
+    return stacked(view, _mail_limits())
 
 
 def submit_limits(view: Callable[P, R]) -> Callable[P, R]:
     """Per client, per recipient, per target IP, and the confirmation mails."""
     limits = (
-        mail_limits,
+        *_mail_limits(),
         limiter.limit(setting("RATE_LIMIT_SUBMIT_PER_ADDRESS"), methods=["POST"]),
         limiter.limit(
             setting("RATE_LIMIT_SUBMIT_PER_EMAIL"),
@@ -101,13 +106,4 @@ def submit_limits(view: Callable[P, R]) -> Callable[P, R]:
             exempt_when=no_target_ip,
         ),
     )
-    return _stacked(view, limits)
-
-
-def _stacked(
-    view: Callable[P, R], limits: tuple[Callable[[Callable[P, R]], Callable[P, R]], ...]
-) -> Callable[P, R]:
-    """The view behind every limit, the first one innermost."""
-    for limit in limits:
-        view = limit(view)
-    return view
+    return stacked(view, limits)
