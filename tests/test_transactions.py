@@ -172,3 +172,15 @@ def test_a_turn_ends_when_its_connection_goes_back_to_the_pool(app):
     with open(path) as other:  # another open file: a lock still held would refuse it
         fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     assert fd
+
+
+def test_a_savepoint_begins_the_transaction_it_needs(app):
+    """The proof of work is spent in a savepoint: PostgreSQL has none outside a transaction."""
+    with app.app_context():
+        transactions.begin_at_first_write()
+        with db.session.begin_nested():
+            db.session.execute(sa.insert(AuditEvent), _event(1))
+        assert _in_transaction(app)
+        db.session.commit()
+        assert _events() == 1
+        db.session.remove()

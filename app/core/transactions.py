@@ -38,11 +38,11 @@ def begin_at_first_write() -> None:
     Call it before the session's first statement. On PostgreSQL a read then costs one
     round trip instead of three (BEGIN, the read, and COMMIT or ROLLBACK); on SQLite the
     first write takes the write lock at once (BEGIN IMMEDIATE), so a transaction that
-    writes holds it only while it writes. The first INSERT, UPDATE or DELETE sends BEGIN;
-    from there to the commit everything is one transaction, as usual, and the view
-    commits or rolls back as usual. Reads before it see each committed change as it
-    comes, as READ COMMITTED does anyway, so a unit of work that uses this must not rely
-    on row locks taken while reading (no SELECT ... FOR UPDATE).
+    writes holds it only while it writes. Any statement but a plain SELECT (a write, a
+    SAVEPOINT) sends BEGIN first; from there to the commit everything is one transaction,
+    as usual, and the view commits or rolls back as usual. Reads before it see each
+    committed change as it comes, as READ COMMITTED does anyway, so a unit of work that
+    uses this must not rely on row locks taken while reading (no SELECT ... FOR UPDATE).
     """
     db.session.connection(
         execution_options={"isolation_level": "AUTOCOMMIT", _BEGIN_AT_FIRST_WRITE: True}
@@ -61,10 +61,15 @@ def _in_transaction(dialect: str, dbapi_connection: Any) -> bool:
     return bool(dbapi_connection.info.transaction_status != TransactionStatus.IDLE)
 
 
+def _reads_only(statement: str) -> bool:
+    """A plain SELECT: anything else (a write, a SAVEPOINT, a WITH that may write) is not."""
+    return statement.lstrip(" \n\t(")[:6].upper() == "SELECT"
+
+
 def begin_before_first_write(
     conn: sa.Connection,
     cursor: Any,
-    _statement: str,
+    statement: str,
     _parameters: Any,
     context: Any,
     _executemany: bool,
@@ -75,7 +80,7 @@ def begin_before_first_write(
     options = context.execution_options
     if not options.get(_BEGIN_AT_FIRST_WRITE) or options.get(_ALONE):
         return
-    if not (context.isinsert or context.isupdate or context.isdelete):
+    if _reads_only(statement):
         return
     dialect = conn.dialect.name
     if _in_transaction(dialect, cursor.connection):
