@@ -126,7 +126,7 @@ def bench_removals(app, removals: int) -> dict:
             db.session.add(request)
             db.session.flush()
             blocklist.schedule_removal(
-                listing.listing, due, request=request, actor=Actor("sender"), now=now
+                listing.listing, due, delist_request=request, actor=Actor("sender"), now=now
             )
             request.removal_effective_at = due
         db.session.commit()
