@@ -126,3 +126,24 @@ def test_expiry_and_hits_show_on_the_delist_page(app, ctx):
             app, lambda: delist_page(ConfirmForm(), DelistPage(request, listing, 0))
         )
     assert kept[0] == full and "3 times" in full and "used its self-service removals" in full
+
+
+def test_a_template_that_takes_a_value_from_elsewhere_is_never_kept(app, ctx):
+    """A theme's base page that writes `request.path` itself, not the value given: keeping
+    its render would show one link's token to the next visitor, so it is rendered in full."""
+    from jinja2 import ChoiceLoader, DictLoader
+
+    ours = app.jinja_env.loader
+    theme_base = ours.get_source(app.jinja_env, "base.html")[0]
+    theme_base = theme_base.replace("page_path | default(request.path)", "request.path")
+    assert "request.path" in theme_base
+    app.jinja_env.loader = ChoiceLoader([DictLoader({"base.html": theme_base}), ours])
+    listing = list_networks("203.0.113.7")[0]
+    request = submit("203.0.113.7", "s@example.com").delist_request
+    db.session.flush()
+    pages = []
+    for path in ("/confirm/first-link", "/confirm/second-link"):
+        with app.test_request_context(path):
+            pages.append(delist_page(ConfirmForm(), DelistPage(request, listing, 1)))
+    assert 'value="/confirm/first-link"' in pages[0]
+    assert 'value="/confirm/second-link"' in pages[1] and "first-link" not in pages[1]

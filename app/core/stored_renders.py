@@ -12,7 +12,9 @@ URL-safe string (no filter, URL quoting or formatting may change them). In HTML 
 value is escaped as Jinja escapes it; `Markup` goes in as it is. The tests compare each
 stored render with a full one, in both languages. When templates reload (debug), or
 the visitor has flashed messages waiting, nothing is kept: the template is rendered
-in full.
+in full. Nor is a render that already holds one of its use's own values (a theme's
+template that writes `request.path`, say, instead of the value given): kept, it would
+show one visitor's link to the next.
 """
 
 from __future__ import annotations
@@ -30,6 +32,16 @@ _CACHE = "stored_renders"
 def placeholder(name: str) -> str:
     """What stands for the value `name` in a stored render (plain, URL-safe text)."""
     return f"stored-render-value-{name}-here"
+
+
+def _kept(template: str, values: Mapping[str, str], context: Mapping[str, Any]) -> str | None:
+    """The render with placeholders, or None when it holds one of this use's own values:
+    then the template took the value from elsewhere (a theme's `request.path`, say), and a
+    kept copy would show one visitor's value, a link's token, to the next."""
+    text = render_template(template, **context, **{name: placeholder(name) for name in values})
+    if any(value and value in text for value in values.values()):
+        return None
+    return text
 
 
 def keeps_renders() -> bool:
@@ -55,11 +67,12 @@ def render(
     if not keeps_renders():
         return render_template(template, **context, **values)
     key = (template, str(get_locale()), shape)
-    stored: dict[Any, str] = current_app.extensions.setdefault(_CACHE, {})
-    text = stored.get(key)
+    stored: dict[Any, str | None] = current_app.extensions.setdefault(_CACHE, {})
+    text = stored.get(key, "")
+    if text == "":
+        text = stored[key] = _kept(template, values, context)
     if text is None:
-        stand_ins = {name: placeholder(name) for name in values}
-        text = stored[key] = render_template(template, **context, **stand_ins)
+        return render_template(template, **context, **values)
     html = template.endswith(".html")
     for name, value in values.items():
         text = text.replace(placeholder(name), str(escape(value)) if html else value)
