@@ -97,3 +97,18 @@ def test_a_submission_that_is_refused_reads_once(app, client):
         response = _submit(client, "198.51.100.1", "s@example.com")
     assert "is not on our list" in response.text
     assert counted[0] <= 1
+
+
+@pytest.mark.parametrize("app_overrides", [{"MAIL_PER_RECIPIENT_PER_DAY": 1}])
+def test_the_ids_taken_ahead_leave_no_gaps(app, client):
+    """The read takes a new request's id only when a request may open: a range's review
+    request uses it, and a mailbox out of mail for the day takes none."""
+    add_listings(app, "192.0.2.0/24", "203.0.113.7", "203.0.113.8", "203.0.113.9")
+    _submit(client, "192.0.2.55", "range@example.com")  # review: id 1
+    _submit(client, "203.0.113.7", "s@example.com")  # mail: id 2
+    capped = _submit(client, "203.0.113.8", "s@example.com")  # no mail left: no request
+    assert capped.status_code == 429
+    _submit(client, "203.0.113.9", "other@example.com")  # id 3
+    with app.app_context():
+        ids = db.session.scalars(sa.select(DelistRequest.id).order_by(DelistRequest.id)).all()
+    assert ids == [1, 2, 3]

@@ -107,16 +107,19 @@ def _submission_facts(probes: int, dialect: str) -> sa.Select[Any]:
     The standing's subqueries do not depend on the row: both databases run them once.
     """
     open_request = _OPEN_REQUEST.scalar_subquery()
+    mails_today = _MAILS_TODAY.scalar_subquery()
     next_id: sa.ColumnElement[Any]
     if dialect == "postgresql":
-        next_id = sa.case((open_request.is_(None), sql.next_id(DelistRequest)))
+        # Only when a request may open: no open one, and (for a single address) mail left.
+        may_open = sa.and_(open_request.is_(None), mails_today < sa.bindparam("mail_cap"))
+        next_id = sa.case((may_open, sql.next_id(DelistRequest)))
     else:  # SQLite numbers the row as it inserts it
         next_id = sa.null()
     listed = so.aliased(Listing, blocklist.probes(probes).subquery("listed"))
     return sa.select(
         listed,
         open_request.label("open_request"),
-        _MAILS_TODAY.scalar_subquery().label("mails_today"),
+        mails_today.label("mails_today"),
         _REMOVALS_USED.scalar_subquery().label("removals_used"),
         next_id.label("next_id"),
     )
@@ -130,15 +133,18 @@ class SubmissionFacts(NamedTuple):
 
 def submission_facts(email: str, address: IPAddress, now: datetime) -> SubmissionFacts | None:
     """In one query: the listing that blocks `address` at `now` (None when there is none),
-    the standing, and on PostgreSQL the id a new request would take (None on SQLite, or
-    when the IP has an open request). Taking that id costs a gap in the numbers when it
-    goes unused, and lets the link be signed before anything is written."""
+    the standing, and on PostgreSQL the id a new request would take (None on SQLite, when
+    the IP has an open request, or when the mailbox has had its mail for the day). Taking
+    that id lets the link be signed before anything is written; a gap in the numbers is
+    left only when a candidate listing turns out to have ended (NOT_LISTED)."""
     probe = blocklist.probe_parameters(address)
     if probe is None:
         return None
     count, params = probe
     statement = _submission_facts(count, sql.dialect_name())
-    rows = db.session.execute(statement, {**params, **_parameters(email, str(address), now)}).all()
+    params |= _parameters(email, str(address), now)
+    params["mail_cap"] = current_app.config["MAIL_PER_RECIPIENT_PER_DAY"]
+    rows = db.session.execute(statement, params).all()
     listing = blocklist.most_specific_in_force([row[0] for row in rows], now)
     if listing is None:
         return None

@@ -104,7 +104,7 @@ def _submit(
             return SubmitResult(Outcome.MAIL_CAP, None, listing)
         columns = _new_request(email, address, listing, actor, locale, now)
         if listing.is_range or known.removals_left == 0:
-            return _open_for_review(columns, listing, actor, now)
+            return _open_for_review(columns, next_id, listing, actor, now)
         return _open(columns, next_id, listing, actor, now)
     own = mailbox(current.email) == mailbox(email)  # before a corrected address takes over
     result = _follow(current, email, listing, known, actor, locale, now)
@@ -204,10 +204,13 @@ def _open(
 
 
 def _open_for_review(
-    columns: dict[str, Any], listing: Listing, actor: Actor, now: datetime
+    columns: dict[str, Any], next_id: int | None, listing: Listing, actor: Actor, now: datetime
 ) -> SubmitResult | None:
-    """A new request for an operator: a range, or an IP past its self-service removals."""
+    """A new request for an operator: a range, or an IP past its self-service removals
+    (numbered with the id the read took, if it took one)."""
     columns = {**columns, "status": RequestStatus.NEEDS_REVIEW}
+    if next_id is not None:
+        columns["id"] = next_id
     delist_request = db.session.scalars(
         _insert().values(**columns).returning(DelistRequest)
     ).first()
