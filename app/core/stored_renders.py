@@ -68,9 +68,9 @@ def render(
         return render_template(template, **context, **values)
     key = (template, str(get_locale()), shape)
     stored: dict[Any, str | None] = current_app.extensions.setdefault(_CACHE, {})
-    text = stored.get(key, "")
-    if text == "":
-        text = stored[key] = _kept(template, values, context)
+    if key not in stored:
+        stored[key] = _kept(template, values, context)
+    text = stored[key]
     if text is None:
         return render_template(template, **context, **values)
     html = template.endswith(".html")

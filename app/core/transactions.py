@@ -150,13 +150,17 @@ def _bound(table: sa.Table, names: tuple[str, ...], prefix: str) -> dict[str, An
     return {name: sa.bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in names}
 
 
-@functools.cache
-def _parent_alone(model: Any, parent: Any, names: tuple[str, ...]) -> Any:
-    """`parent` with its values bound by name and its row returned as a `model` object
-    (loaded from the returned columns, not through the ORM's bulk INSERT, which costs more)."""
+def _parent_insert(model: Any, parent: Any, names: tuple[str, ...]) -> Any:
+    """`parent` with its values bound by name (`p_<column>`), returning its whole row."""
     table = model.__table__
-    inserting = parent.values(_bound(table, names, "p_")).returning(*table.c)
-    return sa.select(model).from_statement(inserting)
+    return parent.values(_bound(table, names, "p_")).returning(*table.c)
+
+
+@functools.cache
+def _parent_statement(model: Any, parent: Any, names: tuple[str, ...]) -> Any:
+    """The parent's INSERT alone, its row loaded as a `model` object (from the returned
+    columns, not through the ORM's bulk INSERT, which costs more)."""
+    return sa.select(model).from_statement(_parent_insert(model, parent, names))
 
 
 @functools.cache
@@ -168,8 +172,7 @@ def _family_statement(
 ) -> Any:
     """The parent's INSERT and each child's as data-modifying CTEs of one statement that
     returns the parent's row (nothing when the parent's INSERT did nothing)."""
-    table = model.__table__
-    inserted = parent.values(_bound(table, names, "p_")).returning(*table.c).cte("parent")
+    inserted = _parent_insert(model, parent, names).cte("parent")
     ctes = []
     for n, (child, child_names) in enumerate(children):
         row = _bound(child.__table__, child_names, f"c{n}_")
@@ -194,23 +197,24 @@ def insert_family(
     are the parent's values, and `rows_for(its id)` gives the other rows as (model,
     columns) pairs. With `next_id` (on PostgreSQL, taken beforehand: see `next_id`)
     everything is one statement, each child inserted only if the parent went in: one
-    round trip, atomic on its own (see `alone`). Without it (SQLite) the parent goes in
-    first and tells its id, then the other rows, in the caller's transaction.
+    round trip, atomic on its own (see `alone`), so under `begin_at_first_write` it must be
+    the unit of work's last write. Without it (SQLite) the parent goes in first and tells
+    its id, then the other rows, in the caller's transaction.
     """
+    if next_id is not None:
+        columns = {**columns, "id": next_id}
+    params = {f"p_{name}": value for name, value in columns.items()}
     if next_id is None:
-        names = tuple(columns)
-        params = {f"p_{name}": value for name, value in columns.items()}
-        created = db.session.scalars(_parent_alone(model, parent, names), params).first()
+        statement = _parent_statement(model, parent, tuple(columns))
+        created = db.session.scalars(statement, params).first()
         if created is not None:
             connection = db.session.connection()  # Core rows: no ORM session round about
             for child, row in rows_for(created.id):
                 connection.execute(sa.insert(child.__table__), row)
         return created
-    columns = {**columns, "id": next_id}
     family = rows_for(next_id)
-    shape = tuple((child, tuple(row)) for child, row in family)
-    params = {f"p_{name}": value for name, value in columns.items()}
     for n, (_child, row) in enumerate(family):
         params.update({f"c{n}_{name}": value for name, value in row.items()})
+    shape = tuple((child, tuple(row)) for child, row in family)
     statement = _family_statement(model, parent, tuple(columns), shape)
     return db.session.scalars(statement, params).first()

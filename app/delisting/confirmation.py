@@ -41,9 +41,8 @@ def _check_usable(delist_request: DelistRequest, now: datetime) -> None:
 
 def open_confirmation(token_text: str, now: datetime) -> tuple[DelistRequest, Listing | None]:
     """The request behind a link and the listing it would remove; changes nothing."""
-    delist_request = _matching_request(read_confirmation(token_text))
-    _check_usable(delist_request, now)
-    return delist_request, blocklist.find_listing(delist_request.address, now)
+    page = open_page(token_text, now)
+    return page.delist_request, page.listing
 
 
 class DelistPage(NamedTuple):

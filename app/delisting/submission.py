@@ -211,6 +211,7 @@ def _open_for_review(
     columns = {**columns, "status": RequestStatus.NEEDS_REVIEW}
     if next_id is not None:
         columns["id"] = next_id
+    # Not insert_family: its one-statement write commits on its own, and more writes follow.
     delist_request = db.session.scalars(
         _insert().values(**columns).returning(DelistRequest)
     ).first()

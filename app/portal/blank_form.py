@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, session
+from flask import current_app
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 from jinja2.utils import htmlsafe_json_dumps
+
+from app.core import stored_renders
 
 TOKEN = "blank-form-csrf-token"  # noqa: S105  (a placeholder, not a secret)
 CHALLENGE = "blank-form-challenge"
@@ -32,11 +34,10 @@ def _json(value: Any) -> str:
 
 def page(render: Callable[[str, ChallengeValue], str], new_challenge: dict[str, Any] | None) -> str:
     """The blank form for this visitor; `render(token, challenge)` renders it in full."""
-    app = current_app
-    if app.debug or app.jinja_env.auto_reload or session.get("_flashes"):
+    if not stored_renders.keeps_renders():
         return render(generate_csrf(), new_challenge)
     key = (str(get_locale()), new_challenge is not None)
-    cache = app.extensions.setdefault("blank_form_pages", {})
+    cache = current_app.extensions.setdefault("blank_form_pages", {})
     template = cache.get(key)
     if template is None:
         template = cache[key] = render(TOKEN, CHALLENGE if new_challenge else None)
