@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from ipaddress import ip_network
 
@@ -14,7 +13,7 @@ from app.core.actor import Actor
 from app.delisting import lifecycle
 from app.extensions import db
 from app.listing import blocklist, lifetimes
-from app.models import AuditEvent, DelistRequest, Listing, OutboxMessage, RequestStatus
+from app.models import AuditEvent, Listing, OutboxMessage
 from tests.helpers import T0, run_at_once
 from tests.helpers_delisting import pending_request
 from tests.helpers_mail import queue_plain_mail
@@ -35,17 +34,9 @@ def _schedule_removals(app) -> None:
         for n in range(COUNT):
             network = ip_network(f"203.0.{n // 250}.{n % 250 + 1}/32")
             listing = blocklist.add_listing(network, "spam", actor=Actor("t"), now=T0).listing
-            delist_request = DelistRequest(
-                public_id=secrets.token_urlsafe(16),
-                email=f"s{n}@example.org",
-                ip=str(network.network_address),
-                listing_id=listing.id,
-                status=RequestStatus.PENDING,
-                locale="en",
-                created_at=T0,
-                confirmed_at=T0,
-            )
-            db.session.add(delist_request)
+            address = str(network.network_address)
+            delist_request = pending_request(listing, address, n, expires_at=DUE)
+            delist_request.confirmed_at = T0
             db.session.flush()
             app.config["DELIST_DELAY_SECONDS"] = 3600
             lifecycle.schedule(delist_request, listing, sender, T0)
